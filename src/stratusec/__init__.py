@@ -1,0 +1,3 @@
+"""Stratusec: MCP-native cloud security platform."""
+
+__version__ = "0.1.0"

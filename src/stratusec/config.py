@@ -1,0 +1,226 @@
+"""The configuration file (~/.stratusec/config.yaml), validated by pydantic.
+
+Every problem names the key and the file. The file is written atomically with mode 0600.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from stratusec import paths
+from stratusec.errors import ConfigError, NotFoundError
+
+ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+ROLE_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class CredentialSource(_Strict):
+    """How to obtain AWS credentials for an account.
+
+    - ``default``: the boto3 default chain (env, shared config, instance role)
+    - ``profile``: a named profile from ~/.aws/config
+    - ``env``: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN) only
+    - ``assume_role``: assume ``role_arn`` (with ``external_id``) from ``profile`` or the default chain
+    - ``emulator``: fixed dummy keys, only for an ``endpoint_url`` on loopback (moto, the demo)
+    """
+
+    source: Literal["default", "profile", "env", "assume_role", "emulator"] = "default"
+    profile: str | None = None
+    role_arn: str | None = None
+    external_id: str | None = None
+    session_name: str = "stratusec"
+    duration_seconds: int = Field(default=3600, ge=900, le=43200)
+
+    @model_validator(mode="after")
+    def _check(self) -> CredentialSource:
+        if self.source == "profile" and not self.profile:
+            raise ValueError("source 'profile' needs 'profile: NAME'")
+        if self.source == "assume_role":
+            if not self.role_arn:
+                raise ValueError("source 'assume_role' needs 'role_arn'")
+            if not ROLE_ARN.match(self.role_arn):
+                raise ValueError(f"role_arn {self.role_arn!r} is not an IAM role ARN")
+        if self.source != "assume_role" and (self.role_arn or self.external_id):
+            raise ValueError("role_arn / external_id only apply to source 'assume_role'")
+        return self
+
+
+class Account(_Strict):
+    name: str
+    provider: Literal["aws"] = "aws"
+    account_id: str | None = Field(default=None, pattern=r"^\d{12}$")
+    regions: list[str] = Field(default_factory=list, description="empty = every enabled region")
+    credentials: CredentialSource = Field(default_factory=CredentialSource)
+    endpoint_url: str | None = Field(default=None, description="emulator endpoint (moto)")
+    remediation: CredentialSource | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not ACCOUNT_NAME.match(v):
+            raise ValueError(
+                "must be 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit"
+            )
+        return v
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _endpoint(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://[^\s/]+(:\d+)?/?$", v):
+            raise ValueError(f"{v!r} is not an http(s)://host[:port] URL")
+        return v.rstrip("/") if v else v
+
+    @model_validator(mode="after")
+    def _emulator(self) -> Account:
+        if self.credentials.source == "emulator" and not self.endpoint_url:
+            raise ValueError("credentials source 'emulator' needs an endpoint_url")
+        return self
+
+
+class Storage(_Strict):
+    url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in home")
+    graph_url: str | None = Field(default=None, description="neo4j://...; default embedded")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^(sqlite|postgresql)(\+\w+)?://", v):
+            raise ValueError("must start with sqlite:// or postgresql://")
+        return v
+
+    def database_url(self) -> str:
+        if self.url:
+            return self.url
+        return f"sqlite:///{paths.home() / 'stratusec.db'}"
+
+
+class ScanSettings(_Strict):
+    max_workers: int = Field(default=16, ge=1, le=128)
+    detail_workers: int = Field(default=8, ge=1, le=64, description="per-service detail calls")
+    max_attempts: int = Field(default=8, ge=1, le=20, description="botocore adaptive retries")
+    connect_timeout: float = Field(default=5.0, gt=0)
+    read_timeout: float = Field(default=60.0, gt=0)
+
+
+class Config(_Strict):
+    version: Literal[1] = 1
+    accounts: list[Account] = Field(default_factory=list)
+    storage: Storage = Field(default_factory=Storage)
+    scan: ScanSettings = Field(default_factory=ScanSettings)
+    # Filled in by the governance layer: role definitions and token settings.
+    roles: dict[str, Any] = Field(default_factory=dict)
+    tokens: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Config:
+        seen: set[str] = set()
+        for a in self.accounts:
+            if a.name in seen:
+                raise ValueError(f"account name {a.name!r} appears twice")
+            seen.add(a.name)
+        return self
+
+    def account(self, name: str) -> Account:
+        for a in self.accounts:
+            if a.name == name:
+                return a
+        valid = ", ".join(a.name for a in self.accounts) or "none configured"
+        raise NotFoundError(
+            f"unknown account {name!r}; configured accounts: {valid}",
+            hint=None if self.accounts else "run 'stratusec init --provider aws' or 'stratusec demo'",
+        )
+
+    def select_accounts(self, name: str | None) -> list[Account]:
+        if name:
+            return [self.account(name)]
+        if not self.accounts:
+            raise NotFoundError(
+                "no accounts configured",
+                hint="run 'stratusec init --provider aws' or 'stratusec demo up'",
+            )
+        return list(self.accounts)
+
+    def upsert_account(self, account: Account) -> None:
+        self.accounts = [a for a in self.accounts if a.name != account.name] + [account]
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def format_validation_error(err: ValidationError, source: str) -> str:
+    problems = []
+    for e in err.errors():
+        loc = _loc(tuple(e["loc"]))
+        if e["type"] == "extra_forbidden":
+            problems.append(f"unknown key '{loc}'")
+        else:
+            msg = e["msg"].removeprefix("Value error, ")
+            problems.append(f"'{loc}': {msg}")
+    return f"invalid config {source}: " + "; ".join(problems)
+
+
+def load(path: Path | None = None, *, missing_ok: bool = True) -> Config:
+    """Load and validate the config file. A missing file is an empty config if missing_ok."""
+    p = path or paths.config_path()
+    if not p.exists():
+        if missing_ok:
+            return Config()
+        raise ConfigError(
+            f"no config file at {p}", hint="run 'stratusec init --provider aws' or 'stratusec demo'"
+        )
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {p}: {exc.strerror or exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"config {p} is not valid YAML{where}") from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config {p} must be a mapping at the top level")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, str(p))) from exc
+
+
+def save(cfg: Config, path: Path | None = None) -> Path:
+    """Write the config atomically with mode 0600."""
+    p = path or paths.config_path()
+    p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    data = cfg.model_dump(mode="json", exclude_defaults=False)
+    text = "# Stratusec configuration. Docs: docs/configuration.md\n" + yaml.safe_dump(
+        data, sort_keys=False, default_flow_style=False
+    )
+    fd, tmp = tempfile.mkstemp(prefix=".config.", dir=p.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p
