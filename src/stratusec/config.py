@@ -31,8 +31,9 @@ class CredentialSource(_Strict):
     - ``default``: the boto3 default chain (env, shared config, instance role)
     - ``profile``: a named profile from ~/.aws/config
     - ``env``: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN) only
-    - ``assume_role``: assume ``role_arn`` (with ``external_id``) from ``profile`` or the default chain
-    - ``emulator``: fixed dummy keys, only for an ``endpoint_url`` on loopback (moto, the demo)
+    - ``assume_role``: assume ``role_arn`` (with ``external_id``) from ``profile`` or the
+      default chain
+    - ``emulator``: fixed dummy keys, for an emulator ``endpoint_url`` (moto, the demo)
     """
 
     source: Literal["default", "profile", "env", "assume_role", "emulator"] = "default"
@@ -138,7 +139,9 @@ class Config(_Strict):
         valid = ", ".join(a.name for a in self.accounts) or "none configured"
         raise NotFoundError(
             f"unknown account {name!r}; configured accounts: {valid}",
-            hint=None if self.accounts else "run 'stratusec init --provider aws' or 'stratusec demo'",
+            hint=None
+            if self.accounts
+            else "run 'stratusec init --provider aws' or 'stratusec demo'",
         )
 
     def select_accounts(self, name: str | None) -> list[Account]:
@@ -210,7 +213,7 @@ def save(cfg: Config, path: Path | None = None) -> Path:
     """Write the config atomically with mode 0600."""
     p = path or paths.config_path()
     p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    data = cfg.model_dump(mode="json", exclude_defaults=False)
+    data = cfg.model_dump(mode="json", exclude_none=True)
     text = "# Stratusec configuration. Docs: docs/configuration.md\n" + yaml.safe_dump(
         data, sort_keys=False, default_flow_style=False
     )

@@ -191,7 +191,9 @@ def describe_client_error(exc: BaseException, account: Account) -> str:
         )
     if isinstance(exc, botocore.exceptions.EndpointConnectionError):
         return f"cannot reach the AWS endpoint{where} for account {account.name!r}"
-    if isinstance(exc, (botocore.exceptions.ConnectTimeoutError, botocore.exceptions.ReadTimeoutError)):
+    if isinstance(
+        exc, (botocore.exceptions.ConnectTimeoutError, botocore.exceptions.ReadTimeoutError)
+    ):
         return f"timed out talking to AWS{where} for account {account.name!r}"
     if isinstance(exc, botocore.exceptions.ClientError):
         err = exc.response.get("Error", {})

@@ -1,0 +1,59 @@
+"""The ``stratusec`` command (Typer + Rich). A face: parse, call one operation, render."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from stratusec import __version__
+from stratusec.cli import demo as demo_cmd
+from stratusec.cli import init as init_cmd
+from stratusec.cli import scan as scan_cmd
+from stratusec.cli.console import err
+from stratusec.errors import StratusecError
+
+app = typer.Typer(
+    name="stratusec",
+    help="Stratusec: cloud security inventory, graph, findings and governed AI agents.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"stratusec {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version."
+    ),
+) -> None:
+    """Stratusec command line."""
+
+
+app.command("init")(init_cmd.init)
+app.command("scan")(scan_cmd.scan)
+app.command("scans")(scan_cmd.scans)
+app.add_typer(demo_cmd.app, name="demo")
+
+
+def main() -> None:
+    try:
+        app()
+    except StratusecError as exc:
+        err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""``stratusec demo``: the embedded, deliberately misconfigured demo account."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from stratusec.cli.console import err, out, print_json
+from stratusec.cli.scan import _Progress, exit_code, render_summary
+from stratusec.demo import DEMO_ACCOUNT_NAME
+from stratusec.demo import manager
+from stratusec.operations.context import Context
+from stratusec.operations.scan import scan as scan_op
+
+app = typer.Typer(
+    help="Run the embedded demo account (moto on 127.0.0.1, seeded with acme-prod).",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+
+@app.callback()
+def demo(
+    typer_ctx: typer.Context,
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show scan progress."),
+    keep: bool = typer.Option(False, "--keep", help="Leave the demo server running afterwards."),
+) -> None:
+    """Start the demo account, scan it and print the summary (the main job of `make demo`)."""
+    if typer_ctx.invoked_subcommand is not None:
+        return
+    err.print("starting the demo account (moto on 127.0.0.1)...")
+    st, started = manager.up()
+    err.print(f"demo account {DEMO_ACCOUNT_NAME} ({st.account_id}) at {st.url}", highlight=False)
+    ctx = Context.load()
+    try:
+        with _Progress(progress) as prog:
+            outcomes = scan_op(ctx, account=DEMO_ACCOUNT_NAME, on_event=prog)
+    finally:
+        ctx.close()
+        if started and not keep:
+            manager.down()
+    for o in outcomes:
+        render_summary(o)
+    if started and not keep:
+        out.print(
+            "The demo server was stopped; the scan is stored. "
+            "Keep it running with 'stratusec demo up'."
+        )
+    code = exit_code(outcomes)
+    if code:
+        sys.exit(code)
+
+
+@app.command("up")
+def up(port: int = typer.Option(0, "--port", help="Port on 127.0.0.1 (0 = a free one).")) -> None:
+    """Start the demo account in the background (harmless when it already runs)."""
+    st, started = manager.up(port=port)
+    word = "started" if started else "already running"
+    out.print(
+        f"demo account {DEMO_ACCOUNT_NAME} {word} at {st.url} (pid {st.pid})", highlight=False
+    )
+    out.print("next: stratusec scan --account acme-prod", highlight=False)
+
+
+@app.command("down")
+def down() -> None:
+    """Stop the background demo account."""
+    result = manager.down()
+    messages = {
+        "stopped": "demo account stopped",
+        "stale": "the demo server was not answering; cleaned up its stale state",
+        "not running": "the demo account is not running",
+    }
+    out.print(messages[result])
+
+
+@app.command("status")
+def status(output: str = typer.Option("table", "--output", "-o", help="table or json.")) -> None:
+    """Say whether the demo account is running, and where."""
+    state, st = manager.status()
+    data = {
+        "status": state,
+        "url": st.url if st else None,
+        "pid": st.pid if st else None,
+        "account": DEMO_ACCOUNT_NAME,
+        "log": str(manager.log_file()),
+    }
+    if output == "json":
+        print_json(data)
+    elif state == "running" and st:
+        out.print(f"running at {st.url} (pid {st.pid}); log: {manager.log_file()}", highlight=False)
+    elif state == "stale":
+        out.print(
+            "stale: a previous demo server is gone or not answering; 'stratusec demo up' restarts it"
+        )
+    else:
+        out.print("stopped")
+    if state != "running":
+        sys.exit(1 if state == "stale" else 3)
