@@ -100,3 +100,35 @@ def collector_ctx(account: Account):  # type: ignore[no-untyped-def]
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def _pg_admin_url() -> str | None:
+    return os.environ.get("STRATUSEC_TEST_PG_URL")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: SQLite in tmp, or a new database on the test PostgreSQL.
+
+    PostgreSQL tests are skipped only outside CI when STRATUSEC_TEST_PG_URL is unset;
+    in CI a missing server is a failure.
+    """
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    admin = _pg_admin_url()
+    if not admin:
+        if os.environ.get("CI"):
+            pytest.fail("STRATUSEC_TEST_PG_URL is not set in CI (.ci/run starts PostgreSQL)")
+        pytest.skip("STRATUSEC_TEST_PG_URL not set (run scripts/pg-test-server.sh start)")
+    import uuid
+
+    import psycopg
+
+    name = f"stratusec_t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = admin.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import urllib.parse
 from collections import Counter
 from typing import Any
 
@@ -122,6 +123,23 @@ def build_session(account: Account, src: CredentialSource | None = None) -> boto
     return boto3.Session(botocore_session=bc)
 
 
+def pin_to_endpoint(client: Any, endpoint_url: str) -> None:
+    """Emulators: send every request to the configured endpoint host.
+
+    botocore's endpoint rules put a host prefix in front of some services' endpoints
+    (S3 Control: ``123456789012.127.0.0.1``), which does not resolve; ``inject_host_prefix``
+    does not cover endpoint-rule prefixes. moto routes by path, so the plain host works.
+    """
+    want = urllib.parse.urlsplit(endpoint_url).netloc
+
+    def handler(request: Any, **_: Any) -> None:
+        parts = urllib.parse.urlsplit(request.url)
+        if parts.netloc != want and parts.netloc.endswith("." + want):
+            request.url = urllib.parse.urlunsplit(parts._replace(netloc=want))
+
+    client.meta.events.register("before-send", handler)
+
+
 class ClientFactory:
     """Builds and caches boto3 clients per (service, region) for one account.
 
@@ -171,6 +189,8 @@ class ClientFactory:
                 c.meta.events.register("before-call", self.counter.on_call)
                 c.meta.events.register("before-send", self.counter.on_attempt)
                 c.meta.events.register("after-call", self.counter.on_response)
+                if self.account.endpoint_url:
+                    pin_to_endpoint(c, self.account.endpoint_url)
                 self._clients[key] = c
             return c
 
