@@ -99,7 +99,9 @@ class CallResult:
 def error_code(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, botocore.exceptions.ClientError):
         err = exc.response.get("Error", {})
-        code = str(err.get("Code") or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode"))
+        code = str(
+            err.get("Code") or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        )
         return code, str(err.get("Message", ""))[:500]
     return type(exc).__name__, str(exc)[:500]
 
@@ -206,7 +208,9 @@ class CollectorContext:
                 self.record(getattr(fn, "__name__", "detail"), exc, _describe(item))
 
     # -- helpers -------------------------------------------------------------------------
-    def arn(self, service: str, resource: str, *, region: str | None = None, account: str | None = None) -> str:
+    def arn(
+        self, service: str, resource: str, *, region: str | None = None, account: str | None = None
+    ) -> str:
         """``arn:<partition>:<service>:<region>:<account>:<resource>``; pass region="" for
         global services."""
         reg = self.region if region is None else region
