@@ -1,0 +1,230 @@
+"""The demo account end to end: start the demo server, scan it with the real CLI, and
+check the inventory facts behind every scenario in docs/demo.md."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from stratusec.demo import manager
+from stratusec.demo.seed import INJECTION_TEXT
+from stratusec.inventory.models import Resource
+from stratusec.operations.context import Context
+
+pytestmark = pytest.mark.slow
+ACCT = "123456789012"
+
+
+class Inventory:
+    def __init__(self, resources: list[Resource], scan: dict) -> None:
+        self.resources = resources
+        self.scan = scan
+        self.by_uid = {r.uid: r for r in resources}
+
+    def one(self, type_: str, name: str, region: str | None = None) -> Resource:
+        found = [r for r in self.resources if r.type == type_ and r.name == name
+                 and (region is None or r.region == region)]
+        assert len(found) == 1, f"{type_} {name} {region}: {[r.uid for r in found]}"
+        return found[0]
+
+    def of_type(self, type_: str) -> list[Resource]:
+        return [r for r in self.resources if r.type == type_]
+
+
+@pytest.fixture(scope="module")
+def inv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Inventory]:
+    mp = pytest.MonkeyPatch()
+    mp.setenv("STRATUSEC_HOME", str(tmp_path_factory.mktemp("demo-home")))
+    try:
+        manager.up()
+        proc = subprocess.run(
+            [sys.executable, "-m", "stratusec.cli.app", "scan", "--account", "acme-prod",
+             "--output", "json", "--no-progress"],
+            capture_output=True, text=True, check=False, timeout=300,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        scan = json.loads(proc.stdout)["scans"][0]
+        ctx = Context.load()
+        resources = list(ctx.store.iter_resources(scan["scan_id"]))
+        ctx.close()
+        yield Inventory(resources, scan)
+    finally:
+        manager.down()
+        mp.undo()
+
+
+def role_arn(name: str) -> str:
+    return f"arn:aws:iam::{ACCT}:role/{name}"
+
+
+def test_scan_is_complete_and_clean(inv):
+    assert inv.scan["status"] == "succeeded", inv.scan["errors"]
+    assert inv.scan["regions"] == ["us-east-1", "eu-west-1"]
+    for svc in ("iam", "s3", "ec2", "rds", "lambda", "ecs", "cloudtrail", "kms", "sqs", "sns",
+                "dynamodb", "guardduty", "config", "secretsmanager"):
+        assert inv.scan["counts_by_service"].get(svc, 0) > 0, svc
+
+
+def test_m1_m2_data_pipeline_role_and_public_ecs_service(inv):
+    role = inv.one("aws_iam_role", "data-pipeline-role")
+    pol_arn = f"arn:aws:iam::{ACCT}:policy/data-pipeline-s3"
+    assert pol_arn in role.config["managed_policy_arns"]
+    assert pol_arn in role.targets("HAS_POLICY")
+    doc = inv.by_uid[pol_arn].config["policy"]
+    [st] = doc["Statement"]
+    assert (st["Sid"], st["Action"], st["Resource"]) == ("PipelineBuckets", "s3:*", "*")
+    svc = inv.one("aws_ecs_service", "data-pipeline")
+    net = svc.config["network_configuration"]
+    assert net["assign_public_ip"] is True
+    [subnet_uid] = svc.targets("IN_SUBNET")
+    subnet = inv.by_uid[subnet_uid]
+    assert subnet.name == "public-a" and subnet.config["public"] is True
+    [td_uid] = svc.targets("USES_TASK_DEFINITION")
+    td = inv.by_uid[td_uid]
+    assert td.config["task_role_arn"] == role_arn("data-pipeline-role")
+    assert td.targets("RUNS_AS") == [role_arn("data-pipeline-role")]
+
+
+def test_m3_m4_lambda_processor_and_admin_role(inv):
+    lp = inv.one("aws_iam_role", "lambda-processor")
+    st = lp.config["inline_policies"]["assume-anything"]["Statement"][0]
+    assert st["Action"] == "sts:AssumeRole" and st["Resource"] == "*"
+    fn = inv.one("aws_lambda_function", "order-processor")
+    assert fn.targets("RUNS_AS") == [role_arn("lambda-processor")]
+    admin = inv.one("aws_iam_role", "admin-role")
+    assert "arn:aws:iam::aws:policy/AdministratorAccess" in admin.config["managed_policy_arns"]
+    [trust] = admin.config["assume_role_policy"]["Statement"]
+    assert trust["Principal"] == {"Service": "lambda.amazonaws.com"} and "Condition" not in trust
+    assert inv.by_uid["arn:aws:iam::aws:policy/AdministratorAccess"].config["aws_managed"] is True
+
+
+def test_m5_m9_m14_prod_api_server(inv):
+    inst = inv.one("aws_instance", "prod-api-server")
+    assert inst.config["metadata_options"]["http_tokens"] == "optional"
+    assert inst.config["public_ip"]
+    assert inst.config["iam_instance_profile"].endswith("instance-profile/api-server-profile")
+    vol = inv.one("aws_ebs_volume", "prod-api-data")
+    assert vol.config["encrypted"] is False
+    assert vol.targets("ATTACHED_TO") == [inst.uid]
+    sg = inv.one("aws_security_group", "ssh-open")
+    assert sg.uid in inst.targets("HAS_SECURITY_GROUP")
+    assert any(r["from_port"] == 22 and "0.0.0.0/0" in r["cidr_blocks"] for r in sg.config["ingress"])
+    profile = inv.by_uid[inst.config["iam_instance_profile"]]
+    assert profile.targets("RUNS_AS") == [role_arn("api-server-role")]
+
+
+def test_m6_w3_cloudtrail_per_region(inv):
+    eu = inv.one("aws_cloudtrail_region", "eu-west-1", "eu-west-1")
+    us = inv.one("aws_cloudtrail_region", "us-east-1", "us-east-1")
+    assert eu.config["logging"] is False
+    assert us.config["logging"] is True
+    main = inv.one("aws_cloudtrail", "acme-main")
+    assert main.config["enable_logging"] is True and main.config["enable_log_file_validation"] is True
+    assert inv.one("aws_cloudtrail", "acme-eu").config["enable_logging"] is False
+
+
+def test_m7_m8_i1_w1_w2_buckets(inv):
+    public = inv.one("aws_s3_bucket", "acme-public-assets")
+    [st] = public.config["policy"]["Statement"]
+    assert st["Principal"] == "*" and st["Effect"] == "Allow"
+    assert public.tags["description"] == INJECTION_TEXT  # stored verbatim, as data
+    plain = inv.one("aws_s3_bucket", "acme-customer-data")
+    assert plain.config["server_side_encryption_configuration"] is None
+    assert plain.config["public_access_block"] is None
+    assert plain.unavailable == []
+    logs = inv.one("aws_s3_bucket", "acme-audit-logs")
+    rule = logs.config["server_side_encryption_configuration"]["rule"][0]
+    assert rule["apply_server_side_encryption_by_default"]["sse_algorithm"] == "aws:kms"
+    assert logs.config["versioning"]["status"] == "Enabled"
+    assert all(logs.config["public_access_block"].values())
+    eu = inv.one("aws_s3_bucket", "acme-eu-backups")
+    assert eu.region == "eu-west-1" and eu.config["versioning"]["status"] == "Enabled"
+    assert public.targets("LOGS_TO") == ["arn:aws:s3:::acme-audit-logs"]
+    [pab] = inv.of_type("aws_s3_account_public_access_block")
+    assert pab.config["configured"] is False and pab.unavailable == []
+
+
+def test_m10_w6_rds(inv):
+    db = inv.one("aws_db_instance", "orders-db")
+    c = db.config
+    assert (c["publicly_accessible"], c["storage_encrypted"], c["multi_az"]) == (True, False, False)
+    assert c["backup_retention_period"] == 0
+    assert db.tags["environment"] == "production"
+    rep = inv.one("aws_db_instance", "reporting-db")
+    assert rep.region == "eu-west-1"
+    assert (rep.config["publicly_accessible"], rep.config["storage_encrypted"],
+            rep.config["multi_az"], rep.config["deletion_protection"]) == (False, True, True, True)
+
+
+def test_m11_w4_kms_rotation(inv):
+    keys = inv.of_type("aws_kms_key")
+    app = next(k for k in keys if "alias/acme-app" in k.config["aliases"])
+    eu = next(k for k in keys if "alias/acme-eu-backups" in k.config["aliases"])
+    assert app.config["enable_key_rotation"] is False
+    assert eu.config["enable_key_rotation"] is True and eu.region == "eu-west-1"
+
+
+def test_m12_m13_w8_users_and_password_policy(inv):
+    alice = inv.one("aws_iam_user", "alice")
+    assert alice.config["login_profile"] is not None and alice.config["mfa_devices"] == []
+    [key] = [k for k in inv.of_type("aws_iam_access_key") if k.config["user"] == "alice"]
+    now = dt.datetime.now(dt.UTC)
+    created = dt.datetime.fromisoformat(key.config["create_date"])
+    used = dt.datetime.fromisoformat(key.config["last_used_date"])
+    assert 195 <= (now - created).days <= 205
+    assert 115 <= (now - used).days <= 125
+    assert key.config["status"] == "Active"
+    bob = inv.one("aws_iam_user", "bob")
+    assert len(bob.config["mfa_devices"]) == 1
+    pp = inv.of_type("aws_iam_account_password_policy")[0]
+    assert pp.config["exists"] is True
+    assert pp.config["minimum_password_length"] == 8 and pp.config["require_symbols"] is False
+    report = {r.name: r for r in inv.of_type("aws_iam_credential_report_entry")}
+    assert report["alice"].config["password_enabled"] is True
+    assert report["alice"].config["mfa_active"] is False
+
+
+def test_m15_m16_m19_w11_functions_secrets_tables(inv):
+    fn = inv.one("aws_lambda_function", "order-processor")
+    assert fn.config["public_url"] is True
+    assert "not-a-real-password" not in json.dumps(fn.model_dump())
+    secret = inv.one("aws_secretsmanager_secret", "prod/orders-db/password")
+    assert not secret.config["rotation_enabled"]
+    orders = inv.one("aws_dynamodb_table", "orders")
+    assert orders.config["point_in_time_recovery"]["enabled"] is False
+    assert inv.one("aws_dynamodb_table", "sessions").config["point_in_time_recovery"]["enabled"] is True
+    assert inv.one("aws_sqs_queue", "orders-queue").config["sqs_managed_sse_enabled"] is True
+    assert inv.one("aws_sns_topic", "security-alerts").config["kms_master_key_id"] == "alias/acme-app"
+
+
+def test_m17_w10_regional_services(inv):
+    gd = {r.region: r.config["enabled"] for r in inv.of_type("aws_guardduty_region")}
+    assert gd == {"us-east-1": True, "eu-west-1": False}
+    cfg = {r.region: r.config["recording"] for r in inv.of_type("aws_config_region")}
+    assert cfg == {"us-east-1": True, "eu-west-1": False}
+    ebs = {r.region: r.config["enabled"] for r in inv.of_type("aws_ebs_encryption_by_default")}
+    assert ebs == {"us-east-1": False, "eu-west-1": True}
+
+
+def test_w5_w7_w9_w12_well_configured(inv):
+    worker = inv.one("aws_instance", "internal-worker")
+    assert worker.config["metadata_options"]["http_tokens"] == "required"
+    assert not worker.config["public_ip"]
+    audit = inv.one("aws_iam_role", "security-audit")
+    [st] = audit.config["assume_role_policy"]["Statement"]
+    assert st["Condition"] == {"StringEquals": {"sts:ExternalId": "acme-audit-7f3c"}}
+    vpc = inv.one("aws_vpc", "acme-prod-vpc")
+    assert vpc.config["flow_logs_enabled"] is True
+    snaps = [s for s in inv.of_type("aws_ebs_snapshot") if s.config["encrypted"]]
+    assert snaps and all(s.config["public"] is False for s in snaps)
+
+
+def test_secrets_never_stored(inv):
+    blob = json.dumps([r.model_dump() for r in inv.resources])
+    for secret in ("not-a-real-password", "Winter2026!", "A-much-longer-passphrase-42!"):
+        assert secret not in blob
