@@ -22,12 +22,21 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import botocore.exceptions
+import botocore.parsers
 
 from stratusec.inventory.models import Resource, jsonable
 from stratusec.providers.aws.session import ClientFactory
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+# What a failed API call raises. An unparsable response (moto answers some unimplemented
+# APIs with an HTML 500) raises ResponseParserError, which is not a BotoCoreError.
+CALL_ERRORS: tuple[type[Exception], ...] = (
+    botocore.exceptions.ClientError,
+    botocore.exceptions.BotoCoreError,
+    botocore.parsers.ResponseParserError,
+)
 
 # Error codes that mean "this API is not available here", not "the scan is broken".
 UNSUPPORTED_CODES = frozenset(
@@ -96,6 +105,18 @@ class CallResult:
         return not self.ok and not self.absent
 
 
+@dataclass
+class Listing:
+    """Every item of one listing (``CollectorContext.listing``).
+
+    ``ok`` is False when a page failed (the failure has been recorded); ``items`` then
+    holds what the pages before it delivered.
+    """
+
+    items: list[Any] = field(default_factory=list)
+    ok: bool = True
+
+
 def error_code(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, botocore.exceptions.ClientError):
         err = exc.response.get("Error", {})
@@ -158,7 +179,7 @@ class CollectorContext:
         """Call ``client.<operation>(**params)``; never raises for AWS/HTTP errors."""
         try:
             resp = getattr(client, operation)(**params)
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+        except CALL_ERRORS as exc:
             code, _ = error_code(exc)
             if code in set(absent):
                 return CallResult(ok=False, absent=True, code=code)
@@ -181,13 +202,30 @@ class CollectorContext:
         page is recorded and ends the iteration (items already yielded stand).
         """
         try:
-            if client.can_paginate(operation):
-                for page in client.get_paginator(operation).paginate(**params):
-                    yield from page.get(key) or []
-            else:
-                yield from getattr(client, operation)(**params).get(key) or []
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+            yield from _items(client, operation, key, params)
+        except CALL_ERRORS as exc:
             self.record(operation, exc, resource)
+
+    def listing(
+        self,
+        client: Any,
+        operation: str,
+        key: str,
+        *,
+        resource: str | None = None,
+        **params: Any,
+    ) -> Listing:
+        """Every item of ``operation`` (as ``pages``, collected), and whether the whole
+        listing succeeded: use it where a partial listing must read as unknown. A failure
+        is recorded exactly as ``pages`` records it."""
+        result = Listing()
+        try:
+            for item in _items(client, operation, key, params):
+                result.items.append(item)
+        except CALL_ERRORS as exc:
+            self.record(operation, exc, resource)
+            result.ok = False
+        return result
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         """Apply ``fn`` to every item on the shared detail pool (bounded), yielding results
@@ -245,6 +283,15 @@ class CollectorContext:
             raw=jsonable(raw or {}),
             unavailable=unavailable or [],
         )
+
+
+def _items(client: Any, operation: str, key: str, params: dict[str, Any]) -> Iterator[Any]:
+    """Items under ``key`` across every page of ``operation``; raises what boto3 raises."""
+    if client.can_paginate(operation):
+        for page in client.get_paginator(operation).paginate(**params):
+            yield from page.get(key) or []
+    else:
+        yield from getattr(client, operation)(**params).get(key) or []
 
 
 def _describe(item: Any) -> str | None:

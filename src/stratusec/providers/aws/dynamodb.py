@@ -8,13 +8,12 @@ False means the AWS-owned key (no ``SSEDescription``), True means a KMS key (AWS
 
 from __future__ import annotations
 
-import json
-import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
 from stratusec.inventory.models import Resource, tags_from_list
 from stratusec.providers.aws.base import CollectorContext
+from stratusec.providers.aws.util import parse_policy
 
 SERVICE = "dynamodb"
 GLOBAL = False
@@ -28,21 +27,6 @@ _DESCRIBE_KEYS = [
     "table_class",
     "replica",
 ]
-
-
-def parse_policy(doc: Any) -> Any:
-    """A JSON document as parsed JSON (URL-decoded if needed); the input when unparsable."""
-    if doc is None or isinstance(doc, (dict, list)):
-        return doc
-    text = str(doc)
-    if not text.strip():
-        return None
-    for candidate in (text, urllib.parse.unquote(text)):
-        try:
-            return json.loads(candidate)
-        except ValueError:
-            continue
-    return text
 
 
 def collect(ctx: CollectorContext) -> Iterator[Resource]:
@@ -77,22 +61,12 @@ def collect(ctx: CollectorContext) -> Iterator[Resource]:
             unavailable.append("point_in_time_recovery")
 
         tags: dict[str, str] = {}
-        tag_items: list[Any] = []
-        token: str | None = None
-        while True:
-            params: dict[str, Any] = {"ResourceArn": arn}
-            if token:
-                params["NextToken"] = token
-            tr = ctx.call(ddb, "list_tags_of_resource", resource=arn, **params)
-            if not tr.ok:
-                unavailable.append("tags")
-                break
-            tag_items += tr.data.get("Tags") or []
-            token = tr.data.get("NextToken")
-            if not token:
-                tags = tags_from_list(tag_items)
-                raw["Tags"] = tag_items
-                break
+        tr = ctx.listing(ddb, "list_tags_of_resource", "Tags", resource=arn, ResourceArn=arn)
+        if tr.ok:
+            tags = tags_from_list(tr.items)
+            raw["Tags"] = tr.items
+        else:
+            unavailable.append("tags")
 
         rp = ctx.call(
             ddb,

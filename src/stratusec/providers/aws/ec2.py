@@ -20,8 +20,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from stratusec.inventory.models import Resource, tags_from_list
-from stratusec.providers.aws.base import CallResult, CollectorContext
-from stratusec.providers.aws.kms import key_ref_uid
+from stratusec.providers.aws.base import CollectorContext
+from stratusec.providers.aws.util import ec2_arn, key_ref_uid
 
 SERVICE = "ec2"
 GLOBAL = False
@@ -36,22 +36,24 @@ def collect(ctx: CollectorContext) -> Iterator[Resource]:
 
     # Indexes first (small: one entry per flow log / route table / SG rule), then every
     # resource kind is streamed page by page.
-    flow_logs, flow_logs_ok = _listing(ctx, ec2, "describe_flow_logs", "FlowLogs")
+    flow_logs = ctx.listing(ec2, "describe_flow_logs", "FlowLogs")
     by_resource: dict[str, list[dict[str, Any]]] = {}
-    for fl in flow_logs:
+    for fl in flow_logs.items:
         yield _flow_log(ctx, fl)
         by_resource.setdefault(str(fl.get("ResourceId")), []).append(_flow_log_summary(fl))
+    flow_logs_ok = flow_logs.ok
     del flow_logs
 
     for vpc in ctx.pages(ec2, "describe_vpcs", "Vpcs"):
         yield _vpc(ctx, vpc, by_resource if flow_logs_ok else None)
 
     routing = _Routing()
-    start = len(ctx.errors.items)
-    for rt in ctx.pages(ec2, "describe_route_tables", "RouteTables"):
+    route_tables = ctx.listing(ec2, "describe_route_tables", "RouteTables")
+    for rt in route_tables.items:
         routing.add(rt)
         yield _route_table(ctx, rt)
-    routing.ok = not _failed(ctx, "describe_route_tables", start)
+    routing.ok = route_tables.ok
+    del route_tables
 
     for subnet in ctx.pages(ec2, "describe_subnets", "Subnets"):
         yield _subnet(ctx, subnet, routing)
@@ -62,12 +64,11 @@ def collect(ctx: CollectorContext) -> Iterator[Resource]:
     for nat in ctx.pages(ec2, "describe_nat_gateways", "NatGateways"):
         yield _nat_gateway(ctx, nat)
 
-    sg_rules, sg_rules_ok = _listing(
-        ctx, ec2, "describe_security_group_rules", "SecurityGroupRules"
-    )
+    sg_rules = ctx.listing(ec2, "describe_security_group_rules", "SecurityGroupRules")
     rules_by_group: dict[str, list[dict[str, Any]]] = {}
-    for rule in sg_rules:
+    for rule in sg_rules.items:
         rules_by_group.setdefault(str(rule.get("GroupId")), []).append(rule)
+    sg_rules_ok = sg_rules.ok
     del sg_rules
     for sg in ctx.pages(ec2, "describe_security_groups", "SecurityGroups"):
         yield _security_group(ctx, sg, rules_by_group if sg_rules_ok else None)
@@ -114,43 +115,12 @@ def collect(ctx: CollectorContext) -> Iterator[Resource]:
 # -- helpers ---------------------------------------------------------------------------
 
 
-def _failed(ctx: CollectorContext, api: str, start: int) -> bool:
-    """Whether this task recorded a failure of ``api`` since error index ``start``."""
-    return any(
-        e.api == api and e.service == ctx.service and e.region == ctx.region
-        for e in ctx.errors.items[start:]
-    )
-
-
-def _listing(
-    ctx: CollectorContext, client: Any, operation: str, key: str, **params: Any
-) -> tuple[list[Any], bool]:
-    """Every item of a paginated listing, and whether the whole listing succeeded."""
-    start = len(ctx.errors.items)
-    items = list(ctx.pages(client, operation, key, **params))
-    return items, not _failed(ctx, operation, start)
-
-
-def _safe_call(ctx: CollectorContext, client: Any, operation: str, **params: Any) -> CallResult:
-    """``ctx.call`` that also survives errors botocore does not wrap (an unparsable
-    response raises ``ResponseParserError``, which is not a ``BotoCoreError``)."""
-    try:
-        return ctx.call(client, operation, **params)
-    except Exception as exc:
-        ctx.record(operation, exc, params.get("resource"))
-        return CallResult(ok=False, code=type(exc).__name__)
-
-
 def _tags(item: dict[str, Any]) -> dict[str, str]:
     return tags_from_list(item.get("Tags") or [])
 
 
 def _name(tags: dict[str, str], default: str) -> str:
     return tags.get("Name") or default
-
-
-def _ec2_arn(ctx: CollectorContext, kind: str, rid: str | None) -> str | None:
-    return ctx.arn("ec2", f"{kind}/{rid}") if rid else None
 
 
 def _protocol(value: Any) -> str:
@@ -366,22 +336,22 @@ def _route_table(ctx: CollectorContext, rt: dict[str, Any]) -> Resource:
         },
         raw={"RouteTable": rt},
     )
-    res.relate("IN_VPC", _ec2_arn(ctx, "vpc", rt.get("VpcId")))
+    res.relate("IN_VPC", ec2_arn(ctx, "vpc", rt.get("VpcId")))
     for a in assocs:
         if a["subnet_id"] and a["state"] in (None, "associated"):
-            res.relate("ASSOCIATED_WITH", _ec2_arn(ctx, "subnet", a["subnet_id"]))
+            res.relate("ASSOCIATED_WITH", ec2_arn(ctx, "subnet", a["subnet_id"]))
     for r in routes:
         if r["state"] == "blackhole":
             continue
         gw = str(r["gateway_id"] or "")
         if gw.startswith("igw-"):
             res.relate(
-                "ROUTES_TO", _ec2_arn(ctx, "internet-gateway", gw), destination=r["destination"]
+                "ROUTES_TO", ec2_arn(ctx, "internet-gateway", gw), destination=r["destination"]
             )
         if r["nat_gateway_id"]:
             res.relate(
                 "ROUTES_TO",
-                _ec2_arn(ctx, "natgateway", r["nat_gateway_id"]),
+                ec2_arn(ctx, "natgateway", r["nat_gateway_id"]),
                 destination=r["destination"],
             )
     return res
@@ -442,7 +412,7 @@ def _internet_gateway(ctx: CollectorContext, igw: dict[str, Any]) -> Resource:
         raw={"InternetGateway": igw},
     )
     for a in attachments:
-        res.relate("ATTACHED_TO", _ec2_arn(ctx, "vpc", a["vpc_id"]), state=a["state"])
+        res.relate("ATTACHED_TO", ec2_arn(ctx, "vpc", a["vpc_id"]), state=a["state"])
     return res
 
 
@@ -480,8 +450,8 @@ def _nat_gateway(ctx: CollectorContext, nat: dict[str, Any]) -> Resource:
         },
         raw={"NatGateway": nat},
     )
-    res.relate("IN_SUBNET", _ec2_arn(ctx, "subnet", nat.get("SubnetId")))
-    res.relate("IN_VPC", _ec2_arn(ctx, "vpc", nat.get("VpcId")))
+    res.relate("IN_SUBNET", ec2_arn(ctx, "subnet", nat.get("SubnetId")))
+    res.relate("IN_VPC", ec2_arn(ctx, "vpc", nat.get("VpcId")))
     return res
 
 
@@ -567,7 +537,7 @@ def _security_group(
         raw={"SecurityGroup": sg, "SecurityGroupRules": group_rules or []},
         unavailable=["security_group_rules"] if group_rules is None else [],
     )
-    res.relate("IN_VPC", _ec2_arn(ctx, "vpc", sg.get("VpcId")))
+    res.relate("IN_VPC", ec2_arn(ctx, "vpc", sg.get("VpcId")))
     return res
 
 
@@ -615,9 +585,9 @@ def _network_acl(ctx: CollectorContext, acl: dict[str, Any]) -> Resource:
         },
         raw={"NetworkAcl": acl},
     )
-    res.relate("IN_VPC", _ec2_arn(ctx, "vpc", acl.get("VpcId")))
+    res.relate("IN_VPC", ec2_arn(ctx, "vpc", acl.get("VpcId")))
     for sid in subnet_ids:
-        res.relate("ATTACHED_TO", _ec2_arn(ctx, "subnet", sid))
+        res.relate("ATTACHED_TO", ec2_arn(ctx, "subnet", sid))
     return res
 
 
@@ -696,10 +666,10 @@ def _instance(ctx: CollectorContext, inst: dict[str, Any], reservation: dict[str
         },
         raw={"Instance": inst, "ReservationId": reservation.get("ReservationId")},
     )
-    res.relate("IN_SUBNET", _ec2_arn(ctx, "subnet", inst.get("SubnetId")))
-    res.relate("IN_VPC", _ec2_arn(ctx, "vpc", inst.get("VpcId")))
+    res.relate("IN_SUBNET", ec2_arn(ctx, "subnet", inst.get("SubnetId")))
+    res.relate("IN_VPC", ec2_arn(ctx, "vpc", inst.get("VpcId")))
     for g in groups:
-        res.relate("HAS_SECURITY_GROUP", _ec2_arn(ctx, "security-group", g.get("GroupId")))
+        res.relate("HAS_SECURITY_GROUP", ec2_arn(ctx, "security-group", g.get("GroupId")))
     res.relate("HAS_INSTANCE_PROFILE", profile.get("Arn"))
     return res
 
@@ -753,11 +723,11 @@ def _network_interface(ctx: CollectorContext, eni: dict[str, Any]) -> Resource:
         },
         raw={"NetworkInterface": eni},
     )
-    res.relate("IN_SUBNET", _ec2_arn(ctx, "subnet", eni.get("SubnetId")))
-    res.relate("IN_VPC", _ec2_arn(ctx, "vpc", eni.get("VpcId")))
+    res.relate("IN_SUBNET", ec2_arn(ctx, "subnet", eni.get("SubnetId")))
+    res.relate("IN_VPC", ec2_arn(ctx, "vpc", eni.get("VpcId")))
     for g in groups:
-        res.relate("HAS_SECURITY_GROUP", _ec2_arn(ctx, "security-group", g.get("GroupId")))
-    res.relate("ATTACHED_TO", _ec2_arn(ctx, "instance", att.get("InstanceId")))
+        res.relate("HAS_SECURITY_GROUP", ec2_arn(ctx, "security-group", g.get("GroupId")))
+    res.relate("ATTACHED_TO", ec2_arn(ctx, "instance", att.get("InstanceId")))
     return res
 
 
@@ -786,8 +756,8 @@ def _eip(ctx: CollectorContext, addr: dict[str, Any]) -> Resource:
         },
         raw={"Address": addr},
     )
-    res.relate("ATTACHED_TO", _ec2_arn(ctx, "instance", addr.get("InstanceId")))
-    res.relate("ATTACHED_TO", _ec2_arn(ctx, "network-interface", addr.get("NetworkInterfaceId")))
+    res.relate("ATTACHED_TO", ec2_arn(ctx, "instance", addr.get("InstanceId")))
+    res.relate("ATTACHED_TO", ec2_arn(ctx, "network-interface", addr.get("NetworkInterfaceId")))
     return res
 
 
@@ -833,7 +803,7 @@ def _volume(ctx: CollectorContext, vol: dict[str, Any]) -> Resource:
     for a in attachments:
         res.relate(
             "ATTACHED_TO",
-            _ec2_arn(ctx, "instance", a["instance_id"]),
+            ec2_arn(ctx, "instance", a["instance_id"]),
             device_name=a["device_name"],
             state=a["state"],
         )
@@ -848,8 +818,7 @@ def _permissions(perms: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 def _snapshot(ctx: CollectorContext, client: Any, snap: dict[str, Any]) -> Resource:
     sid = str(snap.get("SnapshotId"))
     tags = _tags(snap)
-    attr = _safe_call(
-        ctx,
+    attr = ctx.call(
         client,
         "describe_snapshot_attribute",
         resource=sid,
@@ -888,14 +857,14 @@ def _snapshot(ctx: CollectorContext, client: Any, snap: dict[str, Any]) -> Resou
     )
     # vol-ffffffff is what AWS reports for snapshots copied from another snapshot.
     if volume_id and volume_id != "vol-ffffffff":
-        res.relate("SNAPSHOT_OF", _ec2_arn(ctx, "volume", volume_id))
+        res.relate("SNAPSHOT_OF", ec2_arn(ctx, "volume", volume_id))
     res.relate("USES_KEY", key_ref_uid(ctx, kms))
     return res
 
 
 def _encryption_by_default(ctx: CollectorContext, client: Any) -> Resource:
-    enabled = _safe_call(ctx, client, "get_ebs_encryption_by_default")
-    key = _safe_call(ctx, client, "get_ebs_default_kms_key_id")
+    enabled = ctx.call(client, "get_ebs_encryption_by_default")
+    key = ctx.call(client, "get_ebs_default_kms_key_id")
     key_id = key.data.get("KmsKeyId") if key.ok else None
     unavailable = []
     if not enabled.ok:

@@ -17,6 +17,7 @@ from typing import Any
 
 from stratusec.inventory.models import Resource, tags_from_list
 from stratusec.providers.aws.base import CollectorContext
+from stratusec.providers.aws.util import ec2_arn
 
 SERVICE = "ecs"
 GLOBAL = False
@@ -62,10 +63,6 @@ _SAFE_CONTAINER_KEYS = (
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
-
-
-def _ec2_arn(ctx: CollectorContext, kind: str, ident: str | None) -> str | None:
-    return ctx.arn("ec2", f"{kind}/{ident}") if ident else None
 
 
 def _env_names(items: Any) -> list[str]:
@@ -341,9 +338,9 @@ def _service(ctx: CollectorContext, svc: dict[str, Any], cluster_arn: str) -> Re
     res.relate("IN_CLUSTER", svc.get("clusterArn") or cluster_arn)
     res.relate("USES_TASK_DEFINITION", td)
     for sn in (net or {}).get("subnets") or []:
-        res.relate("IN_SUBNET", _ec2_arn(ctx, "subnet", sn))
+        res.relate("IN_SUBNET", ec2_arn(ctx, "subnet", sn))
     for sg in (net or {}).get("security_groups") or []:
-        res.relate("HAS_SECURITY_GROUP", _ec2_arn(ctx, "security-group", sg))
+        res.relate("HAS_SECURITY_GROUP", ec2_arn(ctx, "security-group", sg))
     return res
 
 
@@ -402,9 +399,9 @@ def _task(ctx: CollectorContext, task: dict[str, Any], cluster_arn: str) -> Reso
     res.relate("RUNS_AS", overrides.get("taskRoleArn"), source="override")
     res.relate("USES_EXECUTION_ROLE", overrides.get("executionRoleArn"), source="override")
     for eni in enis:
-        res.relate("IN_SUBNET", _ec2_arn(ctx, "subnet", eni["subnet_id"]))
+        res.relate("IN_SUBNET", ec2_arn(ctx, "subnet", eni["subnet_id"]))
         res.relate(
-            "HAS_NETWORK_INTERFACE", _ec2_arn(ctx, "network-interface", eni["network_interface_id"])
+            "HAS_NETWORK_INTERFACE", ec2_arn(ctx, "network-interface", eni["network_interface_id"])
         )
     return res
 

@@ -23,7 +23,7 @@ def collect(ctx: CollectorContext) -> Iterator[Resource]:
         det = ctx.call(gd, "get_detector", DetectorId=det_id, resource=det_id)
         d = det.data
         if det.failed:
-            enabled = None if not enabled else enabled
+            enabled = enabled or None  # a failed read makes "not enabled" unknown
         elif d.get("Status") == "ENABLED":
             enabled = True
         yield ctx.resource(

@@ -17,17 +17,14 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import time
-import urllib.parse
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-import botocore.exceptions
-
 from stratusec.inventory.models import Resource, tags_from_list
-from stratusec.providers.aws.base import CollectError, CollectorContext
+from stratusec.providers.aws.base import CALL_ERRORS, CollectError, CollectorContext
+from stratusec.providers.aws.util import parse_policy
 
 SERVICE = "iam"
 GLOBAL = True
@@ -82,27 +79,13 @@ class _Pager:
     def pages(self) -> Iterator[dict[str, Any]]:
         try:
             yield from self.client.get_paginator(self.operation).paginate(**self.params)
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+        except CALL_ERRORS as exc:
             self.ok = False
             self.ctx.record(self.operation, exc)
 
     def items(self, key: str) -> Iterator[dict[str, Any]]:
         for page in self.pages():
             yield from page.get(key) or []
-
-
-def parse_document(doc: Any) -> Any:
-    """A policy document as parsed JSON (boto3 already decodes IAM's; strings are parsed,
-    URL-decoded if needed); the input itself when it cannot be parsed."""
-    if doc is None or isinstance(doc, dict):
-        return doc
-    text = doc.decode() if isinstance(doc, (bytes, bytearray)) else str(doc)
-    for candidate in (text, urllib.parse.unquote(text)):
-        try:
-            return json.loads(candidate)
-        except ValueError:
-            continue
-    return text
 
 
 def _na(value: Any) -> Any:
@@ -112,7 +95,7 @@ def _na(value: Any) -> Any:
 
 def _inline(items: Any) -> dict[str, Any]:
     return {
-        str(p.get("PolicyName")): parse_document(p.get("PolicyDocument"))
+        str(p.get("PolicyName")): parse_policy(p.get("PolicyDocument"))
         for p in items or []
         if p.get("PolicyName") is not None
     }
@@ -311,7 +294,7 @@ def _role_record(
             "unique_id": role.get("RoleId"),
             "create_date": role.get("CreateDate"),
             "description": extra.get("Description"),
-            "assume_role_policy": parse_document(role.get("AssumeRolePolicyDocument")),
+            "assume_role_policy": parse_policy(role.get("AssumeRolePolicyDocument")),
             "inline_policies": None if partial else _inline(role.get("RolePolicyList")),
             "managed_policy_arns": None if partial else attached,
             "permissions_boundary": None if partial else boundary,
@@ -542,7 +525,7 @@ def _policy_record(ctx: CollectorContext, pol: dict[str, Any]) -> Resource:
         "create_date": pol.get("CreateDate"),
         "update_date": pol.get("UpdateDate"),
         "default_version_id": default_id,
-        "policy": parse_document(default.get("Document")) if default else None,
+        "policy": parse_policy(default.get("Document")) if default else None,
         "attachment_count": pol.get("AttachmentCount"),
         "is_attachable": pol.get("IsAttachable"),
         "permissions_boundary_usage_count": pol.get("PermissionsBoundaryUsageCount"),
@@ -559,7 +542,7 @@ def _policy_record(ctx: CollectorContext, pol: dict[str, Any]) -> Resource:
                 "version_id": v.get("VersionId"),
                 "is_default_version": bool(v.get("IsDefaultVersion")),
                 "create_date": v.get("CreateDate"),
-                "policy": parse_document(v.get("Document")),
+                "policy": parse_policy(v.get("Document")),
             }
             for v in versions
         ]

@@ -16,7 +16,7 @@ from typing import Any
 
 from stratusec.inventory.models import Resource, tags_from_list
 from stratusec.providers.aws.base import UNSUPPORTED_CODES, CollectorContext
-from stratusec.providers.aws.kms import key_ref_uid, parse_policy
+from stratusec.providers.aws.util import ec2_arn, key_ref_uid, parse_policy
 
 SERVICE = "lambda"
 GLOBAL = False
@@ -24,10 +24,6 @@ GLOBAL = False
 _NOT_FOUND = "ResourceNotFoundException"
 # Answers meaning "ListFunctionUrlConfigs is not implemented here".
 _URL_LIST_UNSUPPORTED = frozenset({"404", *UNSUPPORTED_CODES})
-
-
-def _ec2_arn(ctx: CollectorContext, kind: str, ident: str | None) -> str | None:
-    return ctx.arn("ec2", f"{kind}/{ident}") if ident else None
 
 
 def redact_function(fn: dict[str, Any]) -> dict[str, Any]:
@@ -192,10 +188,10 @@ def collect(ctx: CollectorContext) -> Iterator[Resource]:
         )
         res.relate("RUNS_AS", fn.get("Role"))
         for sn in subnet_ids:
-            res.relate("IN_SUBNET", _ec2_arn(ctx, "subnet", sn))
+            res.relate("IN_SUBNET", ec2_arn(ctx, "subnet", sn))
         for sg in sg_ids:
-            res.relate("HAS_SECURITY_GROUP", _ec2_arn(ctx, "security-group", sg))
-        res.relate("IN_VPC", _ec2_arn(ctx, "vpc", vpc_id))
+            res.relate("HAS_SECURITY_GROUP", ec2_arn(ctx, "security-group", sg))
+        res.relate("IN_VPC", ec2_arn(ctx, "vpc", vpc_id))
         res.relate("USES_KEY", key_ref_uid(ctx, kms_key), purpose="environment")
         if logging_cfg.get("LogGroup"):
             res.relate("LOGS_TO", ctx.arn("logs", f"log-group:{logging_cfg['LogGroup']}"))

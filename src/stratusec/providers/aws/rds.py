@@ -15,17 +15,13 @@ from typing import Any
 
 from stratusec.inventory.models import Resource, tags_from_list
 from stratusec.providers.aws.base import CollectorContext
-from stratusec.providers.aws.kms import key_ref_uid
+from stratusec.providers.aws.util import ec2_arn, key_ref_uid
 
 SERVICE = "rds"
 GLOBAL = False
 
 # Snapshot types for which AWS never allows sharing (no attribute call needed).
 _UNSHAREABLE_SNAPSHOT_TYPES = frozenset({"automated", "awsbackup"})
-
-
-def _ec2_arn(ctx: CollectorContext, kind: str, ident: str | None) -> str | None:
-    return ctx.arn("ec2", f"{kind}/{ident}") if ident else None
 
 
 def _subnet_group(group: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -53,16 +49,11 @@ def _place(
 ) -> None:
     """IN_SUBNET / IN_VPC from a normalized subnet group, HAS_SECURITY_GROUP per group id."""
     for sg in sg_ids:
-        res.relate("HAS_SECURITY_GROUP", _ec2_arn(ctx, "security-group", sg))
+        res.relate("HAS_SECURITY_GROUP", ec2_arn(ctx, "security-group", sg))
     if group:
         for sn in group.get("subnet_ids") or []:
-            res.relate("IN_SUBNET", _ec2_arn(ctx, "subnet", sn))
-        res.relate("IN_VPC", _ec2_arn(ctx, "vpc", group.get("vpc_id")))
-
-
-def _failed_since(ctx: CollectorContext, api: str, before: int) -> bool:
-    """Whether a call to ``api`` was recorded as failed after error index ``before``."""
-    return any(e.api == api for e in ctx.errors.items[before:])
+            res.relate("IN_SUBNET", ec2_arn(ctx, "subnet", sn))
+        res.relate("IN_VPC", ec2_arn(ctx, "vpc", group.get("vpc_id")))
 
 
 def _master_secret(item: dict[str, Any]) -> dict[str, Any] | None:
@@ -101,8 +92,8 @@ def collect(ctx: CollectorContext) -> Iterator[Resource]:
 
     # -- DB subnet groups (also resolve cluster placement, which names the group only) ---
     subnet_groups: dict[str, dict[str, Any]] = {}
-    before = len(ctx.errors.items)
-    for g in ctx.pages(rds, "describe_db_subnet_groups", "DBSubnetGroups"):
+    groups = ctx.listing(rds, "describe_db_subnet_groups", "DBSubnetGroups")
+    for g in groups.items:
         norm = _subnet_group(g) or {}
         name = norm.get("name") or ""
         subnet_groups[name] = norm
@@ -123,12 +114,12 @@ def collect(ctx: CollectorContext) -> Iterator[Resource]:
         )
         _place(ctx, res, norm, [])
         yield res
-    groups_listed = not _failed_since(ctx, "describe_db_subnet_groups", before)
+    groups_listed = groups.ok
+    del groups
 
     # -- DB instances ------------------------------------------------------------------
     # cluster id -> [(instance id, publicly accessible)], to judge cluster exposure.
     cluster_members: dict[str, list[tuple[str, bool | None]]] = defaultdict(list)
-    before = len(ctx.errors.items)
 
     def tags_of(arn: str) -> tuple[dict[str, str] | None, list[dict[str, Any]]]:
         tr = ctx.call(rds, "list_tags_for_resource", ResourceName=arn, resource=arn)
@@ -136,7 +127,8 @@ def collect(ctx: CollectorContext) -> Iterator[Resource]:
             return None, []
         return tags_from_list(tr.data.get("TagList")), tr.data.get("TagList") or []
 
-    for db in ctx.pages(rds, "describe_db_instances", "DBInstances"):
+    instances = ctx.listing(rds, "describe_db_instances", "DBInstances")
+    for db in instances.items:
         ident = db.get("DBInstanceIdentifier") or ""
         arn = db.get("DBInstanceArn") or ctx.arn("rds", f"db:{ident}")
         unavailable: list[str] = []
@@ -234,7 +226,8 @@ def collect(ctx: CollectorContext) -> Iterator[Resource]:
         for role in _iam_roles(db):
             res.relate("RUNS_AS", role["role_arn"], feature_name=role["feature_name"])
         yield res
-    instances_listed = not _failed_since(ctx, "describe_db_instances", before)
+    instances_listed = instances.ok
+    del instances
 
     # -- DB clusters (Aurora and Multi-AZ DB clusters) -----------------------------------
     for cl in ctx.pages(rds, "describe_db_clusters", "DBClusters"):

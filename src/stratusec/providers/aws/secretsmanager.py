@@ -10,7 +10,7 @@ from typing import Any
 
 from stratusec.inventory.models import Resource, tags_from_list
 from stratusec.providers.aws.base import CollectorContext
-from stratusec.providers.aws.kms import key_ref_uid, parse_policy
+from stratusec.providers.aws.util import key_ref_uid, parse_policy
 
 SERVICE = "secretsmanager"
 GLOBAL = False

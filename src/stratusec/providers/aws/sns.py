@@ -8,13 +8,13 @@ HTTP(S) endpoint URL (``https://user:pass@host/...``) are stripped, in config an
 from __future__ import annotations
 
 import hashlib
-import json
 import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
 from stratusec.inventory.models import Resource, tags_from_list
 from stratusec.providers.aws.base import CollectorContext
+from stratusec.providers.aws.util import as_bool, as_int, key_ref_uid, parse_policy
 
 SERVICE = "sns"
 GLOBAL = False
@@ -35,32 +35,6 @@ _ATTRIBUTE_KEYS = [
 ]
 
 
-def parse_policy(doc: Any) -> Any:
-    """A JSON document as parsed JSON (URL-decoded if needed); the input when unparsable."""
-    if doc is None or isinstance(doc, (dict, list)):
-        return doc
-    text = str(doc)
-    if not text.strip():
-        return None
-    for candidate in (text, urllib.parse.unquote(text)):
-        try:
-            return json.loads(candidate)
-        except ValueError:
-            continue
-    return text
-
-
-def kms_uid(ctx: CollectorContext, ref: str | None) -> str | None:
-    """A KMS key reference (ARN, key id, ``alias/...``) as a key or alias ARN."""
-    if not ref:
-        return None
-    if ref.startswith("arn:"):
-        return ref
-    if ref.startswith("alias/"):
-        return ctx.arn("kms", ref)
-    return ctx.arn("kms", f"key/{ref}")
-
-
 def strip_url_credentials(endpoint: str | None) -> tuple[str | None, bool]:
     """``endpoint`` without any ``user:password@`` part; and whether there was one."""
     if not endpoint or "@" not in endpoint:
@@ -73,19 +47,6 @@ def strip_url_credentials(endpoint: str | None) -> tuple[str | None, bool]:
         return endpoint, False
     host = parts.netloc.rsplit("@", 1)[1]
     return urllib.parse.urlunsplit(parts._replace(netloc=host)), True
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _bool(value: Any) -> bool | None:
-    if value is None:
-        return None
-    return str(value).lower() == "true"
 
 
 def collect(ctx: CollectorContext) -> Iterator[Resource]:
@@ -147,22 +108,12 @@ def collect(ctx: CollectorContext) -> Iterator[Resource]:
         else:
             unavailable.append("tags")
 
-        # Subscriptions, page by page (a failed page makes the list unknown).
-        subs: list[Resource] = []
-        subs_ok = True
-        token: str | None = None
-        while True:
-            params: dict[str, Any] = {"TopicArn": arn}
-            if token:
-                params["NextToken"] = token
-            page = ctx.call(sns, "list_subscriptions_by_topic", resource=arn, **params)
-            if not page.ok:
-                subs_ok = False
-                break
-            subs += [subscription(arn, s) for s in page.data.get("Subscriptions") or []]
-            token = page.data.get("NextToken")
-            if not token:
-                break
+        # Subscriptions (a failed page makes the list unknown).
+        listed = ctx.listing(
+            sns, "list_subscriptions_by_topic", "Subscriptions", resource=arn, TopicArn=arn
+        )
+        subs = [subscription(arn, s) for s in listed.items]
+        subs_ok = listed.ok
         if not subs_ok:
             unavailable.append("subscriptions")
 
@@ -183,16 +134,16 @@ def collect(ctx: CollectorContext) -> Iterator[Resource]:
                 "delivery_policy": parse_policy(attrs.get("DeliveryPolicy")),
                 "display_name": attrs.get("DisplayName"),
                 "owner": attrs.get("Owner"),
-                "fifo_topic": bool(_bool(attrs.get("FifoTopic")))
+                "fifo_topic": bool(as_bool(attrs.get("FifoTopic")))
                 if ga.ok
                 else name.endswith(".fifo"),
-                "content_based_deduplication": attr("ContentBasedDeduplication", _bool),
-                "signature_version": attr("SignatureVersion", _int),
+                "content_based_deduplication": attr("ContentBasedDeduplication", as_bool),
+                "signature_version": attr("SignatureVersion", as_int),
                 "tracing_config": attrs.get("TracingConfig"),
                 "archive_policy": parse_policy(attrs.get("ArchivePolicy")),
-                "subscriptions_confirmed": attr("SubscriptionsConfirmed", _int),
-                "subscriptions_pending": attr("SubscriptionsPending", _int),
-                "subscriptions_deleted": attr("SubscriptionsDeleted", _int),
+                "subscriptions_confirmed": attr("SubscriptionsConfirmed", as_int),
+                "subscriptions_pending": attr("SubscriptionsPending", as_int),
+                "subscriptions_deleted": attr("SubscriptionsDeleted", as_int),
                 "subscription_count": len(subs) if subs_ok else None,
                 "subscription_protocols": (
                     sorted({str(s.config["protocol"]) for s in subs}) if subs_ok else None
@@ -201,7 +152,7 @@ def collect(ctx: CollectorContext) -> Iterator[Resource]:
             raw=raw,
             unavailable=unavailable,
         )
-        res.relate("USES_KEY", kms_uid(ctx, kms_key))
+        res.relate("USES_KEY", key_ref_uid(ctx, kms_key))
         return [res, *subs]
 
     for records in ctx.map(detail, ctx.pages(sns, "list_topics", "Topics")):

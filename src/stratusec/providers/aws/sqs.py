@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
 from stratusec.inventory.models import Resource
 from stratusec.providers.aws.base import CollectorContext
+from stratusec.providers.aws.util import as_bool, as_int, key_ref_uid, parse_policy
 
 SERVICE = "sqs"
 GLOBAL = False
@@ -31,45 +31,6 @@ _ATTRIBUTE_KEYS = [
     "redrive_policy",
     "redrive_allow_policy",
 ]
-
-
-def parse_policy(doc: Any) -> Any:
-    """A JSON document as parsed JSON (URL-decoded if needed); the input when unparsable."""
-    if doc is None or isinstance(doc, (dict, list)):
-        return doc
-    text = str(doc)
-    if not text.strip():
-        return None
-    for candidate in (text, urllib.parse.unquote(text)):
-        try:
-            return json.loads(candidate)
-        except ValueError:
-            continue
-    return text
-
-
-def kms_uid(ctx: CollectorContext, ref: str | None) -> str | None:
-    """A KMS key reference (ARN, key id, ``alias/...``) as a key or alias ARN."""
-    if not ref:
-        return None
-    if ref.startswith("arn:"):
-        return ref
-    if ref.startswith("alias/"):
-        return ctx.arn("kms", ref)
-    return ctx.arn("kms", f"key/{ref}")
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _bool(value: Any) -> bool | None:
-    if value is None:
-        return None
-    return str(value).lower() == "true"
 
 
 def _queue_name_account(url: str) -> tuple[str, str | None]:
@@ -132,28 +93,28 @@ def collect(ctx: CollectorContext) -> Iterator[Resource]:
                 "url": url,
                 "policy": policy,
                 "kms_master_key_id": kms_key,
-                "kms_data_key_reuse_period_seconds": attr("KmsDataKeyReusePeriodSeconds", _int),
+                "kms_data_key_reuse_period_seconds": attr("KmsDataKeyReusePeriodSeconds", as_int),
                 "sqs_managed_sse_enabled": (
-                    bool(_bool(attrs.get("SqsManagedSseEnabled"))) if ga.ok else None
+                    bool(as_bool(attrs.get("SqsManagedSseEnabled"))) if ga.ok else None
                 ),
-                "visibility_timeout_seconds": attr("VisibilityTimeout", _int),
-                "message_retention_seconds": attr("MessageRetentionPeriod", _int),
-                "max_message_size": attr("MaximumMessageSize", _int),
-                "delay_seconds": attr("DelaySeconds", _int),
-                "receive_wait_time_seconds": attr("ReceiveMessageWaitTimeSeconds", _int),
-                "fifo_queue": (bool(_bool(attrs.get("FifoQueue"))) if ga.ok else is_fifo),
-                "content_based_deduplication": attr("ContentBasedDeduplication", _bool),
+                "visibility_timeout_seconds": attr("VisibilityTimeout", as_int),
+                "message_retention_seconds": attr("MessageRetentionPeriod", as_int),
+                "max_message_size": attr("MaximumMessageSize", as_int),
+                "delay_seconds": attr("DelaySeconds", as_int),
+                "receive_wait_time_seconds": attr("ReceiveMessageWaitTimeSeconds", as_int),
+                "fifo_queue": (bool(as_bool(attrs.get("FifoQueue"))) if ga.ok else is_fifo),
+                "content_based_deduplication": attr("ContentBasedDeduplication", as_bool),
                 "deduplication_scope": attrs.get("DeduplicationScope"),
                 "fifo_throughput_limit": attrs.get("FifoThroughputLimit"),
                 "redrive_policy": redrive,
                 "redrive_allow_policy": redrive_allow,
-                "created_timestamp": attr("CreatedTimestamp", _int),
-                "last_modified_timestamp": attr("LastModifiedTimestamp", _int),
+                "created_timestamp": attr("CreatedTimestamp", as_int),
+                "last_modified_timestamp": attr("LastModifiedTimestamp", as_int),
             },
             raw=raw,
             unavailable=unavailable,
         )
-        res.relate("USES_KEY", kms_uid(ctx, kms_key))
+        res.relate("USES_KEY", key_ref_uid(ctx, kms_key))
         return res
 
     # Without a page size SQS returns at most 1000 queues and no token: always paginate.
