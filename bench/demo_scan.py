@@ -30,7 +30,8 @@ def main() -> None:
         walls, peaks, last = [], [], {}
         for _ in range(args.runs):
             wall, peak, out, err, rc = timed_child(
-                [STRATUSEC, "scan", "--account", "acme-prod", "--output", "json", "--no-progress"], env
+                [STRATUSEC, "scan", "--account", "acme-prod", "--output", "json", "--no-progress"],
+                env,
             )
             if rc not in (0, 1):
                 sys.exit(f"scan failed ({rc}): {err}")

@@ -14,6 +14,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from stratusec.config import Account, CredentialSource
+from stratusec.demo.emulator import patch_moto
 from stratusec.providers.aws.base import CollectorContext, ErrorSink
 from stratusec.providers.aws.session import ClientFactory
 
@@ -24,6 +25,7 @@ ACCOUNT_ID = "123456789012"  # moto's default account
 def moto_server() -> Iterator[str]:
     """Start moto in server mode on a free loopback port; yields its URL."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    patch_moto()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -34,7 +36,7 @@ def moto_server() -> Iterator[str]:
 @pytest.fixture
 def moto_url(moto_server: str) -> Iterator[str]:
     """The moto server, wiped clean before the test."""
-    req = urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")
+    req = urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")  # noqa: S310
     urllib.request.urlopen(req, timeout=10).read()  # noqa: S310 - loopback only
     yield moto_server
 

@@ -7,8 +7,18 @@ from tests.cli_helpers import run_cli
 
 
 def test_init_verifies_and_writes_config(capsys, moto_url, stratusec_home):
-    r = run_cli(capsys, "init", "--provider", "aws", "--endpoint-url", moto_url,
-                "--account-name", "lab", "--regions", "us-east-1,eu-west-1")
+    r = run_cli(
+        capsys,
+        "init",
+        "--provider",
+        "aws",
+        "--endpoint-url",
+        moto_url,
+        "--account-name",
+        "lab",
+        "--regions",
+        "us-east-1,eu-west-1",
+    )
     assert r.code == 0, r.err
     assert "verified: arn:aws:sts::123456789012:user/moto" in r.err
     data = yaml.safe_load(paths.config_path().read_text())
@@ -45,8 +55,18 @@ def test_init_bad_provider_and_region(capsys):
 
 
 def _init(capsys, moto_url):
-    r = run_cli(capsys, "init", "--provider", "aws", "--endpoint-url", moto_url,
-                "--account-name", "lab", "--regions", "us-east-1")
+    r = run_cli(
+        capsys,
+        "init",
+        "--provider",
+        "aws",
+        "--endpoint-url",
+        moto_url,
+        "--account-name",
+        "lab",
+        "--regions",
+        "us-east-1",
+    )
     assert r.code == 0, r.err
 
 
@@ -91,7 +111,7 @@ def test_invalid_config_exit_2(capsys, stratusec_home):
     paths.config_path().write_text("accounts:\n  - name: x\n    colour: blue\n")
     r = run_cli(capsys, "scan")
     assert r.code == 2
-    assert f"unknown key 'accounts[0].colour'" in r.err and str(paths.config_path()) in r.err
+    assert "unknown key 'accounts[0].colour'" in r.err and str(paths.config_path()) in r.err
 
 
 def test_unreachable_endpoint_on_scan(capsys, stratusec_home):

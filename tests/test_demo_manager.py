@@ -60,8 +60,8 @@ def test_garbage_state_file_is_treated_as_stopped(stratusec_home):
 def test_pid_of_another_process_is_stale(stratusec_home):
     manager.demo_dir().mkdir(parents=True)
     manager.state_file().write_text(
-        '{"pid": %d, "port": 9, "url": "http://127.0.0.1:9", "account_id": "123456789012"}'
-        % os.getpid()
+        f'{{"pid": {os.getpid()}, "port": 9, "url": "http://127.0.0.1:9", '
+        '"account_id": "123456789012"}'
     )
     state, st = manager.status()
     assert state == "stale" and st is not None

@@ -27,8 +27,11 @@ class Inventory:
         self.by_uid = {r.uid: r for r in resources}
 
     def one(self, type_: str, name: str, region: str | None = None) -> Resource:
-        found = [r for r in self.resources if r.type == type_ and r.name == name
-                 and (region is None or r.region == region)]
+        found = [
+            r
+            for r in self.resources
+            if r.type == type_ and r.name == name and (region is None or r.region == region)
+        ]
         assert len(found) == 1, f"{type_} {name} {region}: {[r.uid for r in found]}"
         return found[0]
 
@@ -43,9 +46,21 @@ def inv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Inventory]:
     try:
         manager.up()
         proc = subprocess.run(
-            [sys.executable, "-m", "stratusec.cli.app", "scan", "--account", "acme-prod",
-             "--output", "json", "--no-progress"],
-            capture_output=True, text=True, check=False, timeout=300,
+            [
+                sys.executable,
+                "-m",
+                "stratusec.cli.app",
+                "scan",
+                "--account",
+                "acme-prod",
+                "--output",
+                "json",
+                "--no-progress",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
         )
         assert proc.returncode == 0, proc.stdout + proc.stderr
         scan = json.loads(proc.stdout)["scans"][0]
@@ -65,8 +80,22 @@ def role_arn(name: str) -> str:
 def test_scan_is_complete_and_clean(inv):
     assert inv.scan["status"] == "succeeded", inv.scan["errors"]
     assert inv.scan["regions"] == ["us-east-1", "eu-west-1"]
-    for svc in ("iam", "s3", "ec2", "rds", "lambda", "ecs", "cloudtrail", "kms", "sqs", "sns",
-                "dynamodb", "guardduty", "config", "secretsmanager"):
+    for svc in (
+        "iam",
+        "s3",
+        "ec2",
+        "rds",
+        "lambda",
+        "ecs",
+        "cloudtrail",
+        "kms",
+        "sqs",
+        "sns",
+        "dynamodb",
+        "guardduty",
+        "config",
+        "secretsmanager",
+    ):
         assert inv.scan["counts_by_service"].get(svc, 0) > 0, svc
 
 
@@ -113,7 +142,9 @@ def test_m5_m9_m14_prod_api_server(inv):
     assert vol.targets("ATTACHED_TO") == [inst.uid]
     sg = inv.one("aws_security_group", "ssh-open")
     assert sg.uid in inst.targets("HAS_SECURITY_GROUP")
-    assert any(r["from_port"] == 22 and "0.0.0.0/0" in r["cidr_blocks"] for r in sg.config["ingress"])
+    assert any(
+        r["from_port"] == 22 and "0.0.0.0/0" in r["cidr_blocks"] for r in sg.config["ingress"]
+    )
     profile = inv.by_uid[inst.config["iam_instance_profile"]]
     assert profile.targets("RUNS_AS") == [role_arn("api-server-role")]
 
@@ -124,7 +155,9 @@ def test_m6_w3_cloudtrail_per_region(inv):
     assert eu.config["logging"] is False
     assert us.config["logging"] is True
     main = inv.one("aws_cloudtrail", "acme-main")
-    assert main.config["enable_logging"] is True and main.config["enable_log_file_validation"] is True
+    assert (
+        main.config["enable_logging"] is True and main.config["enable_log_file_validation"] is True
+    )
     assert inv.one("aws_cloudtrail", "acme-eu").config["enable_logging"] is False
 
 
@@ -157,8 +190,12 @@ def test_m10_w6_rds(inv):
     assert db.tags["environment"] == "production"
     rep = inv.one("aws_db_instance", "reporting-db")
     assert rep.region == "eu-west-1"
-    assert (rep.config["publicly_accessible"], rep.config["storage_encrypted"],
-            rep.config["multi_az"], rep.config["deletion_protection"]) == (False, True, True, True)
+    assert (
+        rep.config["publicly_accessible"],
+        rep.config["storage_encrypted"],
+        rep.config["multi_az"],
+        rep.config["deletion_protection"],
+    ) == (False, True, True, True)
 
 
 def test_m11_w4_kms_rotation(inv):
@@ -197,9 +234,14 @@ def test_m15_m16_m19_w11_functions_secrets_tables(inv):
     assert not secret.config["rotation_enabled"]
     orders = inv.one("aws_dynamodb_table", "orders")
     assert orders.config["point_in_time_recovery"]["enabled"] is False
-    assert inv.one("aws_dynamodb_table", "sessions").config["point_in_time_recovery"]["enabled"] is True
+    assert (
+        inv.one("aws_dynamodb_table", "sessions").config["point_in_time_recovery"]["enabled"]
+        is True
+    )
     assert inv.one("aws_sqs_queue", "orders-queue").config["sqs_managed_sse_enabled"] is True
-    assert inv.one("aws_sns_topic", "security-alerts").config["kms_master_key_id"] == "alias/acme-app"
+    assert (
+        inv.one("aws_sns_topic", "security-alerts").config["kms_master_key_id"] == "alias/acme-app"
+    )
 
 
 def test_m17_w10_regional_services(inv):

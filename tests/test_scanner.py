@@ -35,7 +35,9 @@ def test_scan_guardduty_into_store(account, aws, store):
     assert out.account_id == "123456789012"
     assert {e.kind for e in events} == {"plan", "start", "done"}
     scan = store.get_scan(out.scan_id)
-    assert scan.status == "succeeded" and scan.resource_count == 3 and scan.api_calls == out.api_calls
+    assert (
+        scan.status == "succeeded" and scan.resource_count == 3 and scan.api_calls == out.api_calls
+    )
     assert len(list(store.iter_resources(out.scan_id))) == 3
 
 
@@ -91,15 +93,23 @@ def test_tasks_run_concurrently(account, store, monkeypatch):
 
 
 def test_unreachable_endpoint_fails_before_creating_a_scan(store):
-    acct = Account(name="gone", credentials=CredentialSource(source="emulator"),
-                   endpoint_url="http://127.0.0.1:9", regions=["us-east-1"])
-    with pytest.raises(CredentialsError, match="cannot reach the AWS endpoint at http://127.0.0.1:9"):
+    acct = Account(
+        name="gone",
+        credentials=CredentialSource(source="emulator"),
+        endpoint_url="http://127.0.0.1:9",
+        regions=["us-east-1"],
+    )
+    with pytest.raises(
+        CredentialsError, match=r"cannot reach the AWS endpoint at http://127\.0\.0\.1:9"
+    ):
         run_scan(acct, store, services=["guardduty"])
     assert store.list_scans() == []
 
 
 def test_missing_env_credentials(store, monkeypatch):
-    acct = Account(name="envacct", credentials=CredentialSource(source="env"), regions=["us-east-1"])
+    acct = Account(
+        name="envacct", credentials=CredentialSource(source="env"), regions=["us-east-1"]
+    )
     with pytest.raises(CredentialsError, match="needs AWS_ACCESS_KEY_ID"):
         run_scan(acct, store, services=["guardduty"])
 

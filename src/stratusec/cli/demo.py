@@ -8,8 +8,7 @@ import typer
 
 from stratusec.cli.console import err, out, print_json
 from stratusec.cli.scan import _Progress, exit_code, render_summary
-from stratusec.demo import DEMO_ACCOUNT_NAME
-from stratusec.demo import manager
+from stratusec.demo import DEMO_ACCOUNT_NAME, manager
 from stratusec.operations.context import Context
 from stratusec.operations.scan import scan as scan_op
 
@@ -92,7 +91,8 @@ def status(output: str = typer.Option("table", "--output", "-o", help="table or 
         out.print(f"running at {st.url} (pid {st.pid}); log: {manager.log_file()}", highlight=False)
     elif state == "stale":
         out.print(
-            "stale: a previous demo server is gone or not answering; 'stratusec demo up' restarts it"
+            "stale: a previous demo server is gone or not answering; "
+            "'stratusec demo up' restarts it"
         )
     else:
         out.print("stopped")

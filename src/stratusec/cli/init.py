@@ -34,7 +34,8 @@ def init(
     credentials: str | None = typer.Option(
         None,
         "--credentials",
-        help="Credential source: default, profile, env, assume_role, emulator (inferred when omitted).",
+        help="Credential source: default, profile, env, assume_role, emulator "
+        "(inferred when omitted).",
     ),
     verify: bool = typer.Option(
         True, "--verify/--no-verify", help="Check the credentials with STS."

@@ -6,6 +6,7 @@ our demo server, or does not answer is stale and is cleaned up.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -91,7 +92,7 @@ def _answers(url: str) -> bool:
         region_name="us-east-1",
         endpoint_url=url,
         aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+        aws_secret_access_key="testing",  # noqa: S106 - emulator dummy key
         config=BotoConfig(connect_timeout=2, read_timeout=5, retries={"max_attempts": 1}),
     )
     try:
@@ -120,10 +121,8 @@ def status() -> tuple[str, DemoState | None]:
 
 def _reap(pid: int) -> None:
     """Collect the exit status when the server is our own child (tests, one-shot demo)."""
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def _clean_stale() -> None:

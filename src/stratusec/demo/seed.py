@@ -458,13 +458,15 @@ class Seeder:
             ],
         )
         # Flow logs on the production VPC (well configured).
-        ec2.create_flow_logs(
+        flow = ec2.create_flow_logs(
             ResourceIds=[vpc],
             ResourceType="VPC",
             TrafficType="ALL",
             LogDestinationType="s3",
-            LogDestination="arn:aws:s3:::acme-audit-logs/flow-logs/",
+            LogDestination="arn:aws:s3:::acme-audit-logs",
         )
+        if flow.get("Unsuccessful"):
+            raise RuntimeError(f"seeding flow logs failed: {flow['Unsuccessful']}")
         # EBS default encryption: off in us-east-1 (default), on in eu-west-1.
         self.client("ec2", EU).enable_ebs_encryption_by_default()
         self._net = {

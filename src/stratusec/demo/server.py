@@ -42,7 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     from moto.server import ThreadedMotoServer
 
     from stratusec.demo import DEMO_ACCOUNT_ID, DEMO_ACCOUNT_NAME, DEMO_REGIONS
+    from stratusec.demo.emulator import patch_moto
     from stratusec.demo.seed import Seeder
+
+    patch_moto()
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
     server.start()

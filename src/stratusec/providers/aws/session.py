@@ -181,7 +181,7 @@ class ClientFactory:
             c = self._clients.get(key)
             if c is None:
                 c = self.session.client(
-                    service,  # type: ignore[call-overload]
+                    service,
                     region_name=region,
                     endpoint_url=self.account.endpoint_url,
                     config=self._config,
