@@ -1,0 +1,1 @@
+"""AWS checks, one module per service family. Importing a module registers its checks."""

@@ -1,0 +1,61 @@
+"""An in-memory, indexed view of one account's inventory for the checks."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from stratusec.inventory.models import Relationship, Resource
+
+
+class Inventory:
+    """Resources indexed by type, uid, name and reverse relationship.
+
+    ``regions`` are the regions the scan covered (per-region checks judge each of them).
+    """
+
+    def __init__(self, resources: Iterable[Resource], *, regions: Iterable[str] = ()) -> None:
+        self._by_uid: dict[str, Resource] = {}
+        self._by_type: dict[str, list[Resource]] = defaultdict(list)
+        self._incoming: dict[str, list[tuple[Resource, Relationship]]] = defaultdict(list)
+        for r in resources:
+            self._by_uid[r.uid] = r
+            self._by_type[r.type].append(r)
+            for rel in r.relationships:
+                self._incoming[rel.target].append((r, rel))
+        self.regions = list(regions) or sorted(
+            {r.region for r in self._by_uid.values() if r.region != "global"}
+        )
+        accounts = {r.account for r in self._by_uid.values()}
+        self.account_id = next(iter(accounts)) if len(accounts) == 1 else None
+
+    def __len__(self) -> int:
+        return len(self._by_uid)
+
+    def of_type(self, type_: str) -> list[Resource]:
+        return self._by_type.get(type_, [])
+
+    def get(self, uid: str | None) -> Resource | None:
+        return self._by_uid.get(uid) if uid else None
+
+    def named(self, type_: str, name: str) -> Resource | None:
+        for r in self.of_type(type_):
+            if r.name == name:
+                return r
+        return None
+
+    def referrers(self, uid: str, rel_type: str | None = None) -> list[Resource]:
+        """Resources with a relationship pointing at ``uid`` (optionally of one type)."""
+        return [src for src, rel in self._incoming.get(uid, []) if rel_type in (None, rel.type)]
+
+    def related(self, resource: Resource, rel_type: str) -> list[Resource]:
+        """The resources ``resource`` points at through ``rel_type`` (those in inventory)."""
+        out = []
+        for t in resource.targets(rel_type):
+            r = self._by_uid.get(t)
+            if r is not None:
+                out.append(r)
+        return out
+
+    def types(self) -> list[str]:
+        return sorted(self._by_type)
