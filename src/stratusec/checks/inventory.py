@@ -57,5 +57,8 @@ class Inventory:
                 out.append(r)
         return out
 
+    def all(self) -> Iterable[Resource]:
+        return self._by_uid.values()
+
     def types(self) -> list[str]:
         return sorted(self._by_type)

@@ -8,6 +8,7 @@ import typer
 
 from stratusec import __version__
 from stratusec.cli import demo as demo_cmd
+from stratusec.cli import findings as findings_cmd
 from stratusec.cli import init as init_cmd
 from stratusec.cli import scan as scan_cmd
 from stratusec.cli.console import err
@@ -41,6 +42,10 @@ def _root(
 app.command("init")(init_cmd.init)
 app.command("scan")(scan_cmd.scan)
 app.command("scans")(scan_cmd.scans)
+app.command("findings")(findings_cmd.findings)
+app.command("compliance")(findings_cmd.compliance)
+app.command("checks")(findings_cmd.checks)
+app.add_typer(findings_cmd.suppress_app, name="suppress")
 app.add_typer(demo_cmd.app, name="demo")
 
 

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
 from rich.console import Console
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+def _console(stderr: bool) -> Console:
+    c = Console(stderr=stderr, soft_wrap=True)
+    if not c.is_terminal and "COLUMNS" not in os.environ:
+        c = Console(stderr=stderr, soft_wrap=True, width=160)  # files and pipes: no 80-col wrap
+    return c
+
+
+out = _console(False)
+err = _console(True)
 
 
 def print_json(data: Any) -> None:

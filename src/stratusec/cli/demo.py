@@ -7,8 +7,12 @@ import sys
 import typer
 
 from stratusec.cli.console import err, out, print_json
-from stratusec.cli.scan import _Progress, exit_code, render_summary
+from stratusec.cli.findings import render_compliance, render_findings_table
+from stratusec.cli.scan import _Progress, exit_code, render_evaluation, render_summary
 from stratusec.demo import DEMO_ACCOUNT_NAME, manager
+from stratusec.findings.query import FindingFilter
+from stratusec.operations import findings as findings_op
+from stratusec.operations.compliance import check_compliance
 from stratusec.operations.context import Context
 from stratusec.operations.scan import scan as scan_op
 
@@ -34,19 +38,26 @@ def demo(
     ctx = Context.load()
     try:
         with _Progress(progress) as prog:
-            outcomes = scan_op(ctx, account=DEMO_ACCOUNT_NAME, on_event=prog)
+            results = scan_op(ctx, account=DEMO_ACCOUNT_NAME, on_event=prog)
+        for o, ev in results:
+            render_summary(o)
+            render_evaluation(ev)
+        top = findings_op.get_findings(ctx, FindingFilter(account=DEMO_ACCOUNT_NAME, limit=10))
+        render_findings_table(
+            top.findings, f"Top findings ({len(top.findings)} of {top.total} open)"
+        )
+        for rep in check_compliance(ctx, framework="cis-aws-3.0", account=DEMO_ACCOUNT_NAME):
+            render_compliance(rep, controls=False)
     finally:
         ctx.close()
         if started and not keep:
             manager.down()
-    for o in outcomes:
-        render_summary(o)
     if started and not keep:
         out.print(
             "The demo server was stopped; the scan is stored. "
             "Keep it running with 'stratusec demo up'."
         )
-    code = exit_code(outcomes)
+    code = exit_code(results)
     if code:
         sys.exit(code)
 

@@ -14,6 +14,7 @@ from rich.table import Table
 from stratusec.cli.console import err, out, print_json, split_csv
 from stratusec.errors import StratusecError
 from stratusec.operations.context import Context
+from stratusec.operations.scan import Evaluation
 from stratusec.operations.scan import scan as scan_op
 from stratusec.providers.aws.scanner import ScanEvent, ScanOutcome
 
@@ -113,8 +114,28 @@ def render_summary(o: ScanOutcome) -> None:
             out.print(f"  ... {len(o.errors) - 15} more (see --output json)")
 
 
-def exit_code(outcomes: list[ScanOutcome]) -> int:
-    return 1 if any(o.status != "succeeded" for o in outcomes) else 0
+def exit_code(results: list[tuple[ScanOutcome, Evaluation | None]]) -> int:
+    return 1 if any(o.status != "succeeded" for o, _ in results) else 0
+
+
+def render_evaluation(ev: Evaluation | None) -> None:
+    if ev is None:
+        return
+    f = ev.findings
+    out.print(
+        f"checks: {ev.checks} run, {ev.results} results, {ev.failing} failing "
+        f"({ev.seconds:.2f} s); findings: {f.new} new, {f.still_open} still open, "
+        f"{f.reopened} reopened, {f.resolved} resolved, {f.suppressed} suppressed",
+        highlight=False,
+    )
+    for cid, err_text in ev.check_errors.items():
+        out.print(f"[red]check {cid} failed to run:[/] {err_text}", highlight=False)
+
+
+def scan_json(results: list[tuple[ScanOutcome, Evaluation | None]]) -> dict[str, Any]:
+    return {
+        "scans": [{**o.as_dict(), "evaluation": ev.as_dict() if ev else None} for o, ev in results]
+    }
 
 
 def scan(
@@ -141,7 +162,7 @@ def scan(
     ctx = Context.load()
     try:
         with _Progress(progress) as prog:
-            outcomes = scan_op(
+            results = scan_op(
                 ctx,
                 account=account,
                 regions=split_csv(regions),
@@ -151,11 +172,12 @@ def scan(
     finally:
         ctx.close()
     if output == "json":
-        print_json({"scans": [o.as_dict() for o in outcomes]})
+        print_json(scan_json(results))
     else:
-        for o in outcomes:
+        for o, ev in results:
             render_summary(o)
-    code = exit_code(outcomes)
+            render_evaluation(ev)
+    code = exit_code(results)
     if code:
         sys.exit(code)
 

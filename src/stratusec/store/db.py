@@ -16,10 +16,10 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, delete, event, func, insert, select, update
+from sqlalchemy import create_engine, delete, event, func, insert, inspect, select, update
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, defer, sessionmaker
 
 from stratusec.errors import ConfigError, NotFoundError
 from stratusec.inventory.models import Relationship, Resource
@@ -230,9 +230,13 @@ class Store:
         types: Sequence[str] | None = None,
         service: str | None = None,
         batch: int = 1000,
+        include_raw: bool = True,
     ) -> Iterator[Resource]:
-        """Stream the resources of a scan (bounded memory)."""
+        """Stream the resources of a scan (bounded memory). ``include_raw=False`` skips
+        the raw API evidence (checks and the graph do not need it)."""
         q = select(ResourceRow).where(ResourceRow.scan_id == scan_id)
+        if not include_raw:
+            q = q.options(defer(ResourceRow.raw, raiseload=True))
         if types:
             q = q.where(ResourceRow.type.in_(list(types)))
         if service:
@@ -259,6 +263,7 @@ class Store:
 
 
 def _to_resource(row: ResourceRow) -> Resource:
+    raw = row.__dict__.get("raw") if "raw" not in inspect(row).unloaded else None
     return Resource(
         uid=row.uid,
         provider=row.provider,
@@ -270,7 +275,7 @@ def _to_resource(row: ResourceRow) -> Resource:
         tags=row.tags or {},
         config=row.config or {},
         relationships=[Relationship(**r) for r in row.relationships or []],
-        raw=row.raw or {},
+        raw=raw or {},
         unavailable=row.unavailable or [],
     )
 

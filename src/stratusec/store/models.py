@@ -69,3 +69,77 @@ class ResourceRow(Base):
     relationships: Mapped[list[Any]] = mapped_column(JSONType, default=list)
     raw: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     unavailable: Mapped[list[str]] = mapped_column(JSONType, default=list)
+
+
+class CheckRunRow(Base):
+    """Per scan and check: how many resources passed, failed, were unknown; or the crash."""
+
+    __tablename__ = "check_runs"
+
+    scan_id: Mapped[str] = mapped_column(
+        ForeignKey("scans.id", ondelete="CASCADE"), primary_key=True
+    )
+    check_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    passed: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    unknown: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class FindingRow(Base):
+    """A (check, resource) pair that failed at least once. Its id is stable across scans."""
+
+    __tablename__ = "findings"
+    __table_args__ = (
+        Index("ix_findings_list", "account_name", "status", "severity_rank", "last_seen"),
+        Index("ix_findings_check", "check_id"),
+        Index("ix_findings_service", "service"),
+        Index("ix_findings_first_scan", "first_scan_id"),
+        Index("ix_findings_last_seen", "last_seen"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_name: Mapped[str] = mapped_column(String(64))
+    account_id: Mapped[str] = mapped_column(String(32))
+    check_id: Mapped[str] = mapped_column(String(128))
+    title: Mapped[str] = mapped_column(Text)
+    resource_uid: Mapped[str] = mapped_column(Text)
+    resource_type: Mapped[str] = mapped_column(String(128))
+    resource_name: Mapped[str] = mapped_column(Text)
+    resource_tags: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    region: Mapped[str] = mapped_column(String(32))
+    service: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))
+    severity_rank: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))  # open | resolved | suppressed
+    result: Mapped[str] = mapped_column(String(16))  # FAIL | UNKNOWN (the last failing result)
+    message: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    compliance: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    first_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    first_scan_id: Mapped[str] = mapped_column(String(32))
+    last_scan_id: Mapped[str] = mapped_column(String(32))
+    suppression_id: Mapped[int | None] = mapped_column(Integer)
+    resolution: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+
+class SuppressionRow(Base):
+    """Mute a check, a resource (glob) or a tag pattern. Never deleted: expired or lifted."""
+
+    __tablename__ = "suppressions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_name: Mapped[str | None] = mapped_column(String(64))
+    check_id: Mapped[str | None] = mapped_column(String(128))
+    resource_pattern: Mapped[str | None] = mapped_column(Text)
+    tag_key: Mapped[str | None] = mapped_column(String(128))
+    tag_value_pattern: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(128))
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    lifted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    lifted_by: Mapped[str | None] = mapped_column(String(128))

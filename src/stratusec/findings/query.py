@@ -1,0 +1,209 @@
+"""List and filter findings (the CLI's ``findings``, MCP's ``get_findings``, reports)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+
+from stratusec.checks.model import SEVERITY_RANK, Severity
+from stratusec.checks.registry import all_checks, get_check
+from stratusec.compliance.frameworks import framework_ids, load_framework
+from stratusec.errors import StratusecError
+from stratusec.store.db import Store, utcnow
+from stratusec.store.models import FindingRow, ScanRow
+
+FindingStatus = Literal["open", "resolved", "suppressed", "all"]
+STATUSES = ("open", "resolved", "suppressed", "all")
+SEVERITIES = [s.value for s in Severity]
+
+
+class FindingFilter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account: str | None = None
+    severity: list[str] = Field(default_factory=list)
+    service: list[str] = Field(default_factory=list)
+    check: list[str] = Field(default_factory=list)
+    control: str | None = None  # "cis-aws-3.0:1.4"
+    status: str = "open"
+    since: str | None = None  # "24h", "7d", "30m" or an ISO date/datetime (first_seen >=)
+    new: bool = False  # first seen in the account's latest scan
+    limit: int = Field(default=100, ge=1, le=10_000)
+    cursor: str | None = None
+
+
+class Page(BaseModel):
+    findings: list[dict[str, Any]]
+    total: int
+    next_cursor: str | None
+
+
+def parse_since(value: str, now: dt.datetime | None = None) -> dt.datetime:
+    now = now or utcnow()
+    m = re.fullmatch(r"\s*(\d+)\s*([mhdw])\s*", value)
+    if m:
+        n, unit = int(m.group(1)), m.group(2)
+        delta = {
+            "m": dt.timedelta(minutes=n),
+            "h": dt.timedelta(hours=n),
+            "d": dt.timedelta(days=n),
+            "w": dt.timedelta(weeks=n),
+        }[unit]
+        return now - delta
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise StratusecError(
+            f"--since {value!r} is not a duration (30m, 24h, 7d, 2w) or a date (2026-11-01)"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def control_checks(control: str) -> list[str]:
+    fid, sep, cid = control.partition(":")
+    if not sep or not cid:
+        raise StratusecError(
+            f"--control {control!r} must be FRAMEWORK:CONTROL, e.g. cis-aws-3.0:1.4; "
+            f"frameworks: {', '.join(framework_ids())}"
+        )
+    ctl = load_framework(fid).control(cid)
+    if not ctl.checks:
+        raise StratusecError(
+            f"control {control} has no automated check ({ctl.status}: {ctl.reason})"
+        )
+    return list(ctl.checks)
+
+
+def validate(f: FindingFilter) -> None:
+    bad = [s for s in f.severity if s not in SEVERITIES]
+    if bad:
+        raise StratusecError(
+            f"unknown severity {bad[0]!r}; valid severities: {', '.join(SEVERITIES)}"
+        )
+    if f.status not in STATUSES:
+        raise StratusecError(f"unknown status {f.status!r}; valid statuses: {', '.join(STATUSES)}")
+    for c in f.check:
+        get_check(c)
+    services = sorted({c.meta.service for c in all_checks()})
+    bad = [s for s in f.service if s not in services]
+    if bad:
+        raise StratusecError(
+            f"unknown service {bad[0]!r}; services with checks: {', '.join(services)}"
+        )
+
+
+def _decode_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        return int(base64.urlsafe_b64decode(cursor.encode()).decode().removeprefix("o:"))
+    except (ValueError, UnicodeDecodeError):
+        raise StratusecError("invalid cursor (use the next_cursor of a previous page)") from None
+
+
+def _encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
+
+
+def query_findings(store: Store, f: FindingFilter) -> Page:
+    validate(f)
+    q = select(FindingRow)
+    if f.account:
+        q = q.where(FindingRow.account_name == f.account)
+    if f.status != "all":
+        q = q.where(FindingRow.status == f.status)
+    if f.severity:
+        q = q.where(FindingRow.severity_rank.in_([SEVERITY_RANK[Severity(s)] for s in f.severity]))
+    if f.service:
+        q = q.where(FindingRow.service.in_(f.service))
+    checks = list(f.check)
+    if f.control:
+        ctl = control_checks(f.control)
+        checks = [c for c in checks if c in ctl] if checks else ctl
+        if not checks:
+            checks = ["\x00none"]
+    if checks:
+        q = q.where(FindingRow.check_id.in_(checks))
+    if f.since:
+        q = q.where(FindingRow.first_seen >= parse_since(f.since))
+    if f.new:
+        latest = (
+            select(ScanRow.id)
+            .where(ScanRow.account_name == FindingRow.account_name)
+            .where(ScanRow.status.in_(("succeeded", "partial")))
+            .order_by(ScanRow.finished_at.desc())
+            .limit(1)
+            .correlate(FindingRow)
+            .scalar_subquery()
+        )
+        q = q.where(FindingRow.first_scan_id == latest)
+    offset = _decode_cursor(f.cursor)
+    with store.session() as s:
+        total = int(s.scalar(select(func.count()).select_from(q.subquery())) or 0)
+        rows = list(
+            s.scalars(
+                q.order_by(
+                    FindingRow.severity_rank.desc(), FindingRow.last_seen.desc(), FindingRow.id
+                )
+                .offset(offset)
+                .limit(f.limit)
+            )
+        )
+    nxt = offset + len(rows)
+    return Page(
+        findings=[finding_dict(r) for r in rows],
+        total=total,
+        next_cursor=_encode_cursor(nxt) if nxt < total else None,
+    )
+
+
+def _iso(v: dt.datetime | None) -> str | None:
+    if v is None:
+        return None
+    if v.tzinfo is None:
+        v = v.replace(tzinfo=dt.UTC)
+    return v.isoformat()
+
+
+def finding_dict(r: FindingRow) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "check_id": r.check_id,
+        "title": r.title,
+        "severity": r.severity,
+        "status": r.status,
+        "result": r.result,
+        "message": r.message,
+        "evidence": r.evidence,
+        "account": r.account_name,
+        "account_id": r.account_id,
+        "region": r.region,
+        "service": r.service,
+        "resource": {
+            "uid": r.resource_uid,
+            "type": r.resource_type,
+            "name": r.resource_name,
+            "tags": r.resource_tags,
+        },
+        "compliance": r.compliance,
+        "first_seen": _iso(r.first_seen),
+        "last_seen": _iso(r.last_seen),
+        "resolved_at": _iso(r.resolved_at),
+        "first_scan_id": r.first_scan_id,
+        "last_scan_id": r.last_scan_id,
+        "suppression_id": r.suppression_id,
+        "resolution": r.resolution,
+    }
+
+
+def get_finding(store: Store, fid: str) -> dict[str, Any]:
+    with store.session() as s:
+        row = s.get(FindingRow, fid)
+    if row is None:
+        raise StratusecError(f"unknown finding id {fid!r} (list them with 'stratusec findings')")
+    return finding_dict(row)
