@@ -3,43 +3,20 @@
 
 from typing import Any
 
-import botocore.parsers
 import pytest
-from botocore.awsrequest import AWSResponse, HTTPHeaders
+from botocore.parsers import ResponseParserError
 
 from stratusec.providers.aws.base import CollectorContext, Listing
 from stratusec.providers.aws.util import as_bool, as_int, ec2_arn, key_ref_uid, parse_policy
+from tests.providers.aws.faults import fail_operation, raise_on
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 
 
-def fail_operation(
-    client: Any, operation: str, code: str = "AccessDenied", *, after: int = 0
-) -> None:
-    """Answer ``operation`` with error ``code`` (no HTTP), once ``after`` calls went through."""
-    calls = 0
-
-    def handler(**_: Any) -> tuple[Any, dict[str, Any]] | None:
-        nonlocal calls
-        calls += 1
-        if calls <= after:
-            return None  # let this call reach moto
-        return AWSResponse("https://injected.invalid/", 403, HTTPHeaders(), None), {
-            "Error": {"Code": code, "Message": "injected"},
-            "ResponseMetadata": {"HTTPStatusCode": 403},
-        }
-
-    client.meta.events.register(f"before-call.*.{operation}", handler)
-
-
 def unparsable(client: Any, operation: str) -> None:
     """Make ``operation`` fail as botocore does on an HTML 500 it cannot parse."""
-
-    def handler(**_: Any) -> None:
-        raise botocore.parsers.ResponseParserError("Unable to parse response (<html>...)")
-
-    client.meta.events.register(f"before-call.*.{operation}", handler)
+    raise_on(client, operation, ResponseParserError("Unable to parse response (<html>...)"))
 
 
 @pytest.fixture

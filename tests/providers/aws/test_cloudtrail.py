@@ -1,17 +1,7 @@
-import botocore.exceptions
-
 from stratusec.providers.aws import cloudtrail
+from tests.providers.aws.faults import fail_operation
 
 ACCOUNT = "123456789012"
-
-
-def _fail(ctx, operation: str, code: str = "AccessDeniedException") -> None:
-    """Make ``operation`` on the collector's own client fail with ``code``."""
-
-    def boom(**_kwargs):
-        raise botocore.exceptions.ClientError({"Error": {"Code": code, "Message": "no"}}, operation)
-
-    ctx.client().meta.events.register(f"before-call.cloudtrail.{operation}", boom)
 
 
 def _bucket(aws, name: str) -> None:
@@ -168,8 +158,8 @@ def test_status_and_selector_failures_are_unknown(aws, collector_ctx):
     aws("cloudtrail", "us-east-1").create_trail(Name="flaky", S3BucketName="b-fail")
     aws("cloudtrail", "us-east-1").start_logging(Name="flaky")
     ctx = collector_ctx("cloudtrail", "us-east-1")
-    _fail(ctx, "GetTrailStatus")
-    _fail(ctx, "GetEventSelectors")
+    fail_operation(ctx, "GetTrailStatus", "AccessDeniedException")
+    fail_operation(ctx, "GetEventSelectors", "AccessDeniedException")
     resources = list(cloudtrail.collect(ctx))
     [trail] = _by_type(resources, "aws_cloudtrail")
     assert trail.config["enable_logging"] is None
@@ -183,7 +173,7 @@ def test_status_and_selector_failures_are_unknown(aws, collector_ctx):
 
 def test_listing_failure(collector_ctx):
     ctx = collector_ctx("cloudtrail", "us-east-1")
-    _fail(ctx, "DescribeTrails")
+    fail_operation(ctx, "DescribeTrails", "AccessDeniedException")
     resources = list(cloudtrail.collect(ctx))
     assert [r.type for r in resources] == ["aws_cloudtrail_region"]
     assert resources[0].config["logging"] is None

@@ -1,16 +1,8 @@
-import botocore.exceptions
-
 from stratusec.providers.aws import config_
+from tests.providers.aws.faults import fail_operation
 
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/config-role"
-
-
-def _fail(ctx, operation: str, code: str = "AccessDeniedException") -> None:
-    def boom(**_kwargs):
-        raise botocore.exceptions.ClientError({"Error": {"Code": code, "Message": "no"}}, operation)
-
-    ctx.client().meta.events.register(f"before-call.config.{operation}", boom)
 
 
 def _by_type(resources, type_):
@@ -113,7 +105,7 @@ def test_empty_region(collector_ctx):
 def test_status_failure_is_unknown(aws, collector_ctx):
     _setup(aws, "us-east-1")
     ctx = collector_ctx("config", "us-east-1")
-    _fail(ctx, "DescribeConfigurationRecorderStatus")
+    fail_operation(ctx, "DescribeConfigurationRecorderStatus", "AccessDeniedException")
     resources = list(config_.collect(ctx))
     [rec] = _by_type(resources, "aws_config_configuration_recorder")
     assert rec.config["status"] is None
@@ -126,7 +118,7 @@ def test_status_failure_is_unknown(aws, collector_ctx):
 
 def test_listing_failure_is_unknown(collector_ctx):
     ctx = collector_ctx("config", "us-east-1")
-    _fail(ctx, "DescribeConfigurationRecorders")
+    fail_operation(ctx, "DescribeConfigurationRecorders", "AccessDeniedException")
     [region] = list(config_.collect(ctx))
     assert region.config["recording"] is None
     assert region.config["recorder_count"] is None

@@ -1,19 +1,11 @@
 import json
 
-import botocore.exceptions
-
 from stratusec.providers.aws import dynamodb
+from tests.providers.aws.faults import fail_operation
 
 ACCOUNT = "123456789012"
 KEY_SCHEMA = [{"AttributeName": "pk", "KeyType": "HASH"}]
 ATTRS = [{"AttributeName": "pk", "AttributeType": "S"}]
-
-
-def _fail(ctx, operation: str, code: str = "AccessDeniedException") -> None:
-    def boom(**_kwargs):
-        raise botocore.exceptions.ClientError({"Error": {"Code": code, "Message": "no"}}, operation)
-
-    ctx.client().meta.events.register(f"before-call.dynamodb.{operation}", boom)
 
 
 def test_tables_encryption_pitr_policy(aws, collector_ctx):
@@ -106,8 +98,8 @@ def test_detail_failures_are_unknown(aws, collector_ctx):
         BillingMode="PAY_PER_REQUEST",
     )
     ctx = collector_ctx("dynamodb", "eu-west-1")
-    _fail(ctx, "DescribeContinuousBackups")
-    _fail(ctx, "GetResourcePolicy")
+    fail_operation(ctx, "DescribeContinuousBackups", "AccessDeniedException")
+    fail_operation(ctx, "GetResourcePolicy", "AccessDeniedException")
     [t] = list(dynamodb.collect(ctx))
     assert t.uid == f"arn:aws:dynamodb:eu-west-1:{ACCOUNT}:table/t1"
     assert t.config["point_in_time_recovery"] is None

@@ -1,13 +1,9 @@
 from __future__ import annotations
 
-from typing import Any
-
-import botocore.exceptions
-from botocore.awsrequest import AWSResponse
-
 from stratusec.inventory.models import Resource
 from stratusec.providers.aws import ec2
 from stratusec.providers.aws.base import CollectorContext
+from tests.providers.aws.faults import fail_operation, stub_operation
 
 ACCT = "123456789012"
 REGION = "us-east-1"
@@ -15,30 +11,6 @@ REGION = "us-east-1"
 
 def arn(kind: str, rid: str, region: str = REGION) -> str:
     return f"arn:aws:ec2:{region}:{ACCT}:{kind}/{rid}"
-
-
-def stub(
-    ctx: CollectorContext,
-    operation: str,
-    response: dict[str, Any] | None = None,
-    error: str | None = None,
-) -> None:
-    """Answer (or fail) one EC2 operation on the collector's client without calling moto."""
-
-    def handler(**_: Any) -> Any:
-        if error:
-            raise botocore.exceptions.ClientError(
-                {"Error": {"Code": error, "Message": "denied by test"}}, operation
-            )
-        return AWSResponse("http://stub", 200, {}, None), dict(response or {})
-
-    ctx.client().meta.events.register(f"before-call.ec2.{operation}", handler)
-
-
-def default_key_stub(ctx: CollectorContext, key: str = "alias/aws/ebs") -> CollectorContext:
-    # moto 5.2 does not implement GetEbsDefaultKmsKeyId (500): answer it as AWS would.
-    stub(ctx, "GetEbsDefaultKmsKeyId", {"KmsKeyId": key})
-    return ctx
 
 
 def run(ctx: CollectorContext) -> list[Resource]:
@@ -89,7 +61,7 @@ def test_public_and_private_subnets(aws, collector_ctx):
         TagSpecifications=[{"ResourceType": "subnet", "Tags": [{"Key": "Name", "Value": "web"}]}],
     )["Subnet"]["SubnetId"]
 
-    ctx = default_key_stub(collector_ctx("ec2", REGION))
+    ctx = collector_ctx("ec2", REGION)
     res = run(ctx)
     assert ctx.errors.items == []
     r = by_uid(res)
@@ -155,7 +127,7 @@ def test_vpc_flow_logs(aws, collector_ctx):
         LogDestinationType="s3",
         LogDestination="arn:aws:s3:::flow-bucket",
     )["FlowLogIds"][0]
-    ctx = default_key_stub(collector_ctx("ec2", REGION))
+    ctx = collector_ctx("ec2", REGION)
     r = by_uid(run(ctx))
     assert ctx.errors.items == []
     v = r[arn("vpc", vpc)]
@@ -172,8 +144,8 @@ def test_vpc_flow_logs(aws, collector_ctx):
 
 def test_flow_log_listing_failure_is_unknown(aws, collector_ctx):
     vpc = aws("ec2", REGION).create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    ctx = default_key_stub(collector_ctx("ec2", REGION))
-    stub(ctx, "DescribeFlowLogs", error="UnauthorizedOperation")
+    ctx = collector_ctx("ec2", REGION)
+    fail_operation(ctx, "DescribeFlowLogs", "UnauthorizedOperation")
     v = by_uid(run(ctx))[arn("vpc", vpc)]
     assert v.config["flow_logs"] is None and v.config["flow_logs_enabled"] is None
     assert "flow_logs_enabled" in v.unavailable
@@ -186,8 +158,8 @@ def test_route_table_failure_makes_subnet_exposure_unknown(aws, collector_ctx):
     c = aws("ec2", REGION)
     vpc = c.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     sub = c.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
-    ctx = default_key_stub(collector_ctx("ec2", REGION))
-    stub(ctx, "DescribeRouteTables", error="UnauthorizedOperation")
+    ctx = collector_ctx("ec2", REGION)
+    fail_operation(ctx, "DescribeRouteTables", "UnauthorizedOperation")
     res = run(ctx)
     s = by_uid(res)[arn("subnet", sub)]
     assert s.config["public"] is None and "public" in s.unavailable
@@ -225,7 +197,7 @@ def test_security_group_rules_normalized(aws, collector_ctx):
             },
         ],
     )
-    ctx = default_key_stub(collector_ctx("ec2", REGION))
+    ctx = collector_ctx("ec2", REGION)
     res = run(ctx)
     assert ctx.errors.items == []
     g = by_uid(res)[arn("security-group", sg)]
@@ -295,7 +267,7 @@ def test_network_acl_entries_and_subnets(aws, collector_ctx):
     ][0]["Associations"]
     assoc_id = next(a["NetworkAclAssociationId"] for a in assoc if a["SubnetId"] == sub)
     c.replace_network_acl_association(AssociationId=assoc_id, NetworkAclId=acl)
-    ctx = default_key_stub(collector_ctx("ec2", REGION))
+    ctx = collector_ctx("ec2", REGION)
     a = by_uid(run(ctx))[arn("network-acl", acl)]
     assert a.type == "aws_network_acl"
     assert a.config["default"] is False
@@ -340,7 +312,7 @@ def test_instance_with_profile_imds_and_security_groups(aws, collector_ctx):
     iid = inst["InstanceId"]
     unnamed = c.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=sub)["Instances"][0]
 
-    ctx = default_key_stub(collector_ctx("ec2", REGION))
+    ctx = collector_ctx("ec2", REGION)
     res = run(ctx)
     assert ctx.errors.items == []
     r = by_uid(res)
@@ -389,7 +361,7 @@ def test_unencrypted_volume_attached_and_encrypted_with_key(aws, collector_ctx):
         KmsKeyId=key_arn,
         TagSpecifications=[{"ResourceType": "volume", "Tags": [{"Key": "Name", "Value": "data"}]}],
     )["VolumeId"]
-    ctx = default_key_stub(collector_ctx("ec2", REGION))
+    ctx = collector_ctx("ec2", REGION)
     r = by_uid(run(ctx))
     assert ctx.errors.items == []
     v = r[arn("volume", plain)]
@@ -426,7 +398,7 @@ def test_public_snapshot_via_create_volume_permission(aws, collector_ctx):
         OperationType="add",
         UserIds=["111122223333"],
     )
-    ctx = default_key_stub(collector_ctx("ec2", REGION))
+    ctx = collector_ctx("ec2", REGION)
     res = run(ctx)
     assert ctx.errors.items == []
     r = by_uid(res)
@@ -449,8 +421,8 @@ def test_snapshot_attribute_failure_is_unknown(aws, collector_ctx):
     c = aws("ec2", REGION)
     vol = c.create_volume(AvailabilityZone="us-east-1a", Size=1)["VolumeId"]
     snap = c.create_snapshot(VolumeId=vol)["SnapshotId"]
-    ctx = default_key_stub(collector_ctx("ec2", REGION))
-    stub(ctx, "DescribeSnapshotAttribute", error="AccessDenied")
+    ctx = collector_ctx("ec2", REGION)
+    fail_operation(ctx, "DescribeSnapshotAttribute")
     s = by_uid(run(ctx))[arn("snapshot", snap)]
     assert s.config["public"] is None and s.config["create_volume_permissions"] is None
     assert "public" in s.unavailable
@@ -462,7 +434,9 @@ def test_snapshot_attribute_failure_is_unknown(aws, collector_ctx):
 def test_ebs_encryption_by_default_on(aws, collector_ctx):
     key_arn = aws("kms", REGION).create_key()["KeyMetadata"]["Arn"]
     aws("ec2", REGION).enable_ebs_encryption_by_default()
-    ctx = default_key_stub(collector_ctx("ec2", REGION), key_arn)
+    ctx = collector_ctx("ec2", REGION)
+    # moto has no ModifyEbsDefaultKmsKeyId: answer the read as AWS would after it.
+    stub_operation(ctx, "GetEbsDefaultKmsKeyId", {"KmsKeyId": key_arn})
     r = by_uid(run(ctx))
     assert ctx.errors.items == []
     d = r[f"arn:aws:ec2:{REGION}:{ACCT}:ebs-encryption-by-default"]
@@ -474,9 +448,10 @@ def test_ebs_encryption_by_default_on(aws, collector_ctx):
 
 
 def test_ebs_encryption_by_default_off_and_key_unreadable(collector_ctx):
-    # Without the stub, moto answers GetEbsDefaultKmsKeyId with a 500 page: the key is
-    # unknown (and the failure recorded), while the enabled flag is still read.
+    # A denied GetEbsDefaultKmsKeyId: the key is unknown (and the failure recorded),
+    # while the enabled flag is still read.
     ctx = collector_ctx("ec2", "eu-west-1")
+    fail_operation(ctx, "GetEbsDefaultKmsKeyId", "UnauthorizedOperation")
     d = next(r for r in run(ctx) if r.type == "aws_ebs_encryption_by_default")
     assert d.uid == f"arn:aws:ec2:eu-west-1:{ACCT}:ebs-encryption-by-default"
     assert d.config["enabled"] is False
@@ -486,7 +461,7 @@ def test_ebs_encryption_by_default_off_and_key_unreadable(collector_ctx):
 
 
 def test_empty_region_only_defaults(collector_ctx):
-    ctx = default_key_stub(collector_ctx("ec2", "eu-west-1"))
+    ctx = collector_ctx("ec2", "eu-west-1")
     res = run(ctx)
     assert ctx.errors.items == []
     types = {r.type for r in res}

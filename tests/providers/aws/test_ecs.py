@@ -1,8 +1,7 @@
 from typing import Any
 
-import botocore.exceptions
-
 from stratusec.providers.aws import ecs
+from tests.providers.aws.faults import fail_operation
 
 ACCT = "123456789012"
 REGION = "us-east-1"
@@ -184,24 +183,10 @@ def test_empty_region_has_no_records_and_no_errors(collector_ctx):
     assert ctx.errors.items == []
 
 
-class _FailingDescribeClusters:
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def describe_clusters(self, **_: Any) -> Any:
-        raise botocore.exceptions.ClientError(
-            {"Error": {"Code": "AccessDeniedException", "Message": "denied"}}, "DescribeClusters"
-        )
-
-
-def test_undescribed_cluster_is_kept_with_unknown_settings(aws, collector_ctx, monkeypatch):
+def test_undescribed_cluster_is_kept_with_unknown_settings(aws, collector_ctx):
     arn = aws("ecs", REGION).create_cluster(clusterName="c")["cluster"]["clusterArn"]
     ctx = collector_ctx("ecs", REGION)
-    real = ctx.client()
-    monkeypatch.setattr(ctx, "client", lambda *a, **k: _FailingDescribeClusters(real))
+    fail_operation(ctx, "DescribeClusters", "AccessDeniedException")
     [cluster] = list(ecs.collect(ctx))
     assert cluster.uid == arn
     assert "container_insights" in cluster.unavailable

@@ -1,10 +1,9 @@
 import json
 
-import botocore.exceptions
 import pytest
 
 from stratusec.providers.aws import iam
-from stratusec.providers.aws.base import CollectorContext, ErrorSink, new_detail_pool
+from tests.providers.aws.faults import fail_operation, stub_operation
 
 ACCOUNT = "123456789012"
 DOC = {
@@ -31,15 +30,6 @@ READONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 
 def by_type(resources, type_):
     return {r.uid: r for r in resources if r.type == type_}
-
-
-def denied(operation):
-    def fail(*_a, **_k):
-        raise botocore.exceptions.ClientError(
-            {"Error": {"Code": "AccessDenied", "Message": "nope"}}, operation
-        )
-
-    return fail
 
 
 @pytest.fixture
@@ -294,8 +284,7 @@ def test_credential_report_root_row_becomes_record(aws, collector_ctx, monkeypat
 def test_credential_report_timeout_is_an_error(aws, collector_ctx, monkeypatch):
     aws("iam").create_user(UserName="dave")
     ctx = collector_ctx("iam", "global")
-    client = ctx.client()
-    monkeypatch.setattr(client, "generate_credential_report", lambda **_: {"State": "STARTED"})
+    stub_operation(ctx, "GenerateCredentialReport", {"State": "STARTED"})
     monkeypatch.setattr(iam, "CREDENTIAL_REPORT_TIMEOUT", 0.2)
     resources = list(iam.collect(ctx))
     assert not [r for r in resources if r.type == "aws_iam_credential_report_entry"]
@@ -306,10 +295,10 @@ def test_credential_report_timeout_is_an_error(aws, collector_ctx, monkeypatch):
     assert any(r.type == "aws_iam_user" for r in resources)
 
 
-def test_failed_login_profile_read_is_unavailable(aws, collector_ctx, monkeypatch):
+def test_failed_login_profile_read_is_unavailable(aws, collector_ctx):
     aws("iam").create_user(UserName="erin")
     ctx = collector_ctx("iam", "global")
-    monkeypatch.setattr(ctx.client(), "get_login_profile", denied("GetLoginProfile"))
+    fail_operation(ctx, "GetLoginProfile")
     resources = list(iam.collect(ctx))
     user = by_type(resources, "aws_iam_user")[f"arn:aws:iam::{ACCOUNT}:user/erin"]
     assert user.config["login_profile"] is None
@@ -320,34 +309,21 @@ def test_failed_login_profile_read_is_unavailable(aws, collector_ctx, monkeypatc
     assert errs == [("get_login_profile", "AccessDenied", f"arn:aws:iam::{ACCOUNT}:user/erin")]
 
 
-def test_failed_password_policy_read_is_unknown_not_absent(collector_ctx, monkeypatch):
+def test_failed_password_policy_read_is_unknown_not_absent(collector_ctx):
     ctx = collector_ctx("iam", "global")
-    monkeypatch.setattr(
-        ctx.client(), "get_account_password_policy", denied("GetAccountPasswordPolicy")
-    )
+    fail_operation(ctx, "GetAccountPasswordPolicy")
     resources = list(iam.collect(ctx))
     pp = next(r for r in resources if r.type == "aws_iam_account_password_policy")
     assert pp.config["exists"] is None
     assert "exists" in pp.unavailable and "minimum_password_length" in pp.unavailable
 
 
-def test_authorization_details_failure_falls_back_to_listings(aws, collector_ctx, monkeypatch):
+def test_authorization_details_failure_falls_back_to_listings(aws, collector_ctx):
     c = aws("iam")
     c.create_user(UserName="frank")
     c.create_role(RoleName="svc", AssumeRolePolicyDocument=json.dumps(TRUST))
     ctx = collector_ctx("iam", "global")
-    client = ctx.client()
-    real = client.get_paginator
-
-    def paginator(name):
-        if name == "get_account_authorization_details":
-            raise botocore.exceptions.ClientError(
-                {"Error": {"Code": "AccessDenied", "Message": "nope"}},
-                "GetAccountAuthorizationDetails",
-            )
-        return real(name)
-
-    monkeypatch.setattr(client, "get_paginator", paginator)
+    fail_operation(ctx, "GetAccountAuthorizationDetails")
     resources = list(iam.collect(ctx))
     assert [e.api for e in ctx.errors.items] == ["get_account_authorization_details"]
     user = by_type(resources, "aws_iam_user")[f"arn:aws:iam::{ACCOUNT}:user/frank"]
@@ -360,25 +336,13 @@ def test_authorization_details_failure_falls_back_to_listings(aws, collector_ctx
     assert "managed_policy_arns" in role.unavailable
 
 
-def test_detail_calls_on_a_pool_give_the_same_records(aws, collector_ctx):
+def test_detail_calls_on_a_pool_give_the_same_records(aws, pooled_ctx):
     c = aws("iam")
     for i in range(6):
         c.create_user(UserName=f"u{i}")
         c.create_access_key(UserName=f"u{i}")
-    base = collector_ctx("iam", "global")
-    pool = new_detail_pool(4)
-    try:
-        ctx = CollectorContext(
-            factory=base.factory,
-            account_id=ACCOUNT,
-            service="iam",
-            region="global",
-            errors=ErrorSink(),
-            pool=pool,
-        )
-        resources = list(iam.collect(ctx))
-    finally:
-        pool.shutdown()
+    ctx = pooled_ctx("iam", "global")
+    resources = list(iam.collect(ctx))
     assert ctx.errors.items == []
     assert len(by_type(resources, "aws_iam_user")) == 6
     keys = by_type(resources, "aws_iam_access_key")

@@ -1,21 +1,9 @@
 import json
-from typing import Any
-
-from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 from stratusec.providers.aws import kms
+from tests.providers.aws.faults import fail_operation
 
 ACCOUNT = "123456789012"
-
-
-def fail_operation(client: Any, operation: str, code: str = "AccessDeniedException") -> None:
-    def handler(**_: Any) -> tuple[Any, dict[str, Any]]:
-        return AWSResponse("https://injected.invalid/", 400, HTTPHeaders(), None), {
-            "Error": {"Code": code, "Message": "injected"},
-            "ResponseMetadata": {"HTTPStatusCode": 400},
-        }
-
-    client.meta.events.register(f"before-call.*.{operation}", handler)
 
 
 def keys(resources):  # type: ignore[no-untyped-def]
@@ -125,8 +113,8 @@ def test_alias_mapping(aws, collector_ctx):
 def test_detail_failures_are_unavailable(aws, collector_ctx):
     k = aws("kms").create_key()["KeyMetadata"]
     ctx = collector_ctx("kms", "us-east-1")
-    fail_operation(ctx.client(), "GetKeyRotationStatus")
-    fail_operation(ctx.client(), "GetKeyPolicy")
+    fail_operation(ctx, "GetKeyRotationStatus", "AccessDeniedException")
+    fail_operation(ctx, "GetKeyPolicy", "AccessDeniedException")
     rec = keys(kms.collect(ctx))[k["Arn"]]
     assert rec.config["enable_key_rotation"] is None
     assert rec.config["rotation_unavailable_reason"] is None

@@ -3,9 +3,8 @@ import json
 import zipfile
 from typing import Any
 
-import botocore.exceptions
-
 from stratusec.providers.aws import lambda_
+from tests.providers.aws.faults import fail_operation
 
 ACCT = "123456789012"
 REGION = "us-east-1"
@@ -145,29 +144,12 @@ def test_empty_region_has_no_records_and_no_errors(collector_ctx):
     assert ctx.errors.items == []
 
 
-class _Failing:
-    """Wraps a Lambda client so that the resource-policy and URL reads are denied."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def __getattr__(self, name: str) -> Any:
-        if name in ("get_policy", "list_function_url_configs"):
-
-            def deny(**_: Any) -> Any:
-                raise botocore.exceptions.ClientError(
-                    {"Error": {"Code": "AccessDeniedException", "Message": "denied"}}, name
-                )
-
-            return deny
-        return getattr(self._inner, name)
-
-
-def test_denied_detail_calls_are_unavailable(aws, collector_ctx, monkeypatch):
+def test_denied_detail_calls_are_unavailable(aws, collector_ctx):
     _function(aws, "fn", _role(aws))
     ctx = collector_ctx("lambda", REGION)
-    real = ctx.client()
-    monkeypatch.setattr(ctx, "client", lambda *a, **k: _Failing(real))
+    # The resource-policy and URL reads are denied.
+    fail_operation(ctx, "GetPolicy", "AccessDeniedException")
+    fail_operation(ctx, "ListFunctionUrlConfigs", "AccessDeniedException")
     [fn] = list(lambda_.collect(ctx))
     assert fn.config["policy"] is None
     assert fn.config["function_urls"] is None

@@ -1,8 +1,7 @@
 from typing import Any
 
-import botocore.exceptions
-
 from stratusec.providers.aws import rds
+from tests.providers.aws.faults import fail_operation
 
 ACCT = "123456789012"
 REGION = "us-east-1"
@@ -220,28 +219,11 @@ def test_empty_region_has_no_records_and_no_errors(collector_ctx):
     assert ctx.errors.items == []
 
 
-class _FailingAttributes:
-    """Wraps an RDS client so that the snapshot attribute call fails."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def describe_db_snapshot_attributes(self, **_: Any) -> Any:
-        raise botocore.exceptions.ClientError(
-            {"Error": {"Code": "AccessDenied", "Message": "denied"}},
-            "DescribeDBSnapshotAttributes",
-        )
-
-
-def test_failed_snapshot_attributes_are_unavailable_not_private(aws, collector_ctx, monkeypatch):
+def test_failed_snapshot_attributes_are_unavailable_not_private(aws, collector_ctx):
     _create(aws, "db1")
     aws("rds", REGION).create_db_snapshot(DBSnapshotIdentifier="snap", DBInstanceIdentifier="db1")
     ctx = collector_ctx("rds", REGION)
-    real = ctx.client()
-    monkeypatch.setattr(ctx, "client", lambda *a, **k: _FailingAttributes(real))
+    fail_operation(ctx, "DescribeDBSnapshotAttributes")
     by_uid = _by_uid(list(rds.collect(ctx)))
     snap = by_uid[f"arn:aws:rds:{REGION}:{ACCT}:snapshot:snap"]
     assert snap.config["public"] is None

@@ -1,27 +1,13 @@
 import json
-from typing import Any
 
 import pytest
-from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 from stratusec.providers.aws import s3
-from stratusec.providers.aws.base import CollectorContext, new_detail_pool
 from stratusec.providers.aws.session import pin_to_endpoint
+from tests.providers.aws.faults import fail_operation
 
 ACCOUNT = "123456789012"
 PAB_ARN = f"arn:aws:s3::{ACCOUNT}:account-public-access-block"
-
-
-def fail_operation(client: Any, operation: str, code: str = "AccessDenied") -> None:
-    """Make every ``operation`` call on ``client`` answer with ``code`` (no HTTP)."""
-
-    def handler(**_: Any) -> tuple[Any, dict[str, Any]]:
-        return AWSResponse("https://injected.invalid/", 403, HTTPHeaders(), None), {
-            "Error": {"Code": code, "Message": "injected"},
-            "ResponseMetadata": {"HTTPStatusCode": 403},
-        }
-
-    client.meta.events.register(f"before-call.*.{operation}", handler)
 
 
 @pytest.fixture
@@ -313,26 +299,15 @@ def test_bucket_region_mapping():
     assert s3.bucket_region("ap-south-1") == "ap-south-1"
 
 
-def test_details_run_on_the_shared_pool(aws, ctx):
+def test_details_run_on_the_shared_pool(aws, pooled_ctx):
     client = aws("s3")
     names = [f"pool-bucket-{i}" for i in range(6)]
     for n in names:
         client.create_bucket(Bucket=n)
     client.put_bucket_versioning(Bucket=names[3], VersioningConfiguration={"Status": "Enabled"})
-    pool = new_detail_pool(4)
-    try:
-        pooled = CollectorContext(
-            factory=ctx.factory,
-            account_id=ACCOUNT,
-            service="s3",
-            region="global",
-            errors=ctx.errors,
-            pool=pool,
-        )
-        found = by_uid(s3.collect(pooled))
-    finally:
-        pool.shutdown()
+    pooled = pooled_ctx("s3", "global")
+    found = by_uid(s3.collect(pooled))
     assert {f"arn:aws:s3:::{n}" for n in names} <= set(found)
     assert found[f"arn:aws:s3:::{names[3]}"].config["versioning"]["status"] == "Enabled"
     assert found[f"arn:aws:s3:::{names[0]}"].config["versioning"]["status"] == "Disabled"
-    assert ctx.errors.items == []
+    assert pooled.errors.items == []

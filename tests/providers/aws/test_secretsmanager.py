@@ -2,21 +2,10 @@ import json
 import urllib.request
 from typing import Any
 
-from botocore.awsrequest import AWSResponse, HTTPHeaders
-
 from stratusec.providers.aws import secretsmanager
+from tests.providers.aws.faults import fail_operation
 
 ACCOUNT = "123456789012"
-
-
-def fail_operation(client: Any, operation: str, code: str = "AccessDeniedException") -> None:
-    def handler(**_: Any) -> tuple[Any, dict[str, Any]]:
-        return AWSResponse("https://injected.invalid/", 400, HTTPHeaders(), None), {
-            "Error": {"Code": code, "Message": "injected"},
-            "ResponseMetadata": {"HTTPStatusCode": 400},
-        }
-
-    client.meta.events.register(f"before-call.*.{operation}", handler)
 
 
 def secrets(resources):  # type: ignore[no-untyped-def]
@@ -142,8 +131,8 @@ def test_key_alias_becomes_alias_arn(aws, collector_ctx):
 def test_detail_failures_are_unavailable(aws, collector_ctx):
     aws("secretsmanager").create_secret(Name="locked", SecretString="x")
     ctx = collector_ctx("secretsmanager", "us-east-1")
-    fail_operation(ctx.client(), "DescribeSecret")
-    fail_operation(ctx.client(), "GetResourcePolicy")
+    fail_operation(ctx, "DescribeSecret", "AccessDeniedException")
+    fail_operation(ctx, "GetResourcePolicy", "AccessDeniedException")
     s = secrets(secretsmanager.collect(ctx))["locked"]
     assert s.config["rotation_enabled"] is None
     assert s.config["policy"] is None
@@ -154,7 +143,7 @@ def test_detail_failures_are_unavailable(aws, collector_ctx):
 
 def test_listing_failure_yields_nothing_and_is_recorded(collector_ctx):
     ctx = collector_ctx("secretsmanager", "us-east-1")
-    fail_operation(ctx.client(), "ListSecrets")
+    fail_operation(ctx, "ListSecrets", "AccessDeniedException")
     assert list(secretsmanager.collect(ctx)) == []
     assert [e.api for e in ctx.errors.items] == ["list_secrets"]
 

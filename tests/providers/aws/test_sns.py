@@ -1,17 +1,9 @@
 import json
 
-import botocore.exceptions
-
 from stratusec.providers.aws import sns
+from tests.providers.aws.faults import fail_operation
 
 ACCOUNT = "123456789012"
-
-
-def _fail(ctx, operation: str, code: str = "AuthorizationError") -> None:
-    def boom(**_kwargs):
-        raise botocore.exceptions.ClientError({"Error": {"Code": code, "Message": "no"}}, operation)
-
-    ctx.client().meta.events.register(f"before-call.sns.{operation}", boom)
 
 
 def test_topics_and_subscriptions(aws, collector_ctx):
@@ -92,8 +84,8 @@ def test_empty_region(collector_ctx):
 def test_detail_failures_are_unknown(aws, collector_ctx):
     aws("sns", "eu-west-1").create_topic(Name="t1")
     ctx = collector_ctx("sns", "eu-west-1")
-    _fail(ctx, "GetTopicAttributes")
-    _fail(ctx, "ListSubscriptionsByTopic")
+    fail_operation(ctx, "GetTopicAttributes", "AuthorizationError")
+    fail_operation(ctx, "ListSubscriptionsByTopic", "AuthorizationError")
     [t] = list(sns.collect(ctx))
     assert t.uid == f"arn:aws:sns:eu-west-1:{ACCOUNT}:t1"
     assert t.config["policy"] is None

@@ -1,8 +1,7 @@
 import json
 
-import botocore.exceptions
-
 from stratusec.providers.aws import sqs
+from tests.providers.aws.faults import fail_operation
 
 ACCOUNT = "123456789012"
 
@@ -17,13 +16,6 @@ PUBLIC_POLICY = {
         }
     ],
 }
-
-
-def _fail(ctx, operation: str, code: str = "AccessDenied") -> None:
-    def boom(**_kwargs):
-        raise botocore.exceptions.ClientError({"Error": {"Code": code, "Message": "no"}}, operation)
-
-    ctx.client().meta.events.register(f"before-call.sqs.{operation}", boom)
 
 
 def test_queues_policy_encryption_redrive(aws, collector_ctx):
@@ -85,7 +77,7 @@ def test_empty_region(collector_ctx):
 def test_attribute_failure_is_unknown(aws, collector_ctx):
     aws("sqs", "eu-west-1").create_queue(QueueName="q1")
     ctx = collector_ctx("sqs", "eu-west-1")
-    _fail(ctx, "GetQueueAttributes")
+    fail_operation(ctx, "GetQueueAttributes")
     [q] = list(sqs.collect(ctx))
     assert q.uid == f"arn:aws:sqs:eu-west-1:{ACCOUNT}:q1"
     assert q.config["policy"] is None
