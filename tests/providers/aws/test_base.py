@@ -7,6 +7,7 @@ import pytest
 from botocore.parsers import ResponseParserError
 
 from stratusec.providers.aws.base import CollectorContext, Listing
+from stratusec.providers.aws.session import ClientFactory
 from stratusec.providers.aws.util import as_bool, as_int, ec2_arn, key_ref_uid, parse_policy
 from tests.providers.aws.faults import fail_operation, raise_on
 
@@ -77,12 +78,22 @@ def test_listing_failed_page_keeps_earlier_items(sqs_ctx):
     assert errors(sqs_ctx) == [("list_queues", "AccessDenied", None)]
 
 
-def test_listing_records_like_pages(sqs_ctx, collector_ctx):
-    other = collector_ctx("sqs", REGION)
+def test_listing_records_like_pages(sqs_ctx, account):
+    # A second context with its own client factory, so each has its own client and fault.
+    other = CollectorContext(
+        factory=ClientFactory(account), account_id=sqs_ctx.account_id, service="sqs", region=REGION
+    )
+    assert other.client() is not sqs_ctx.client()
     for ctx in (sqs_ctx, other):
         fail_operation(ctx.client(), "ListQueues", after=1)
-    sqs_ctx.listing(sqs_ctx.client(), "list_queues", "QueueUrls", resource="x", **one_per_page())
-    list(other.pages(other.client(), "list_queues", "QueueUrls", resource="x", **one_per_page()))
+    listing = sqs_ctx.listing(
+        sqs_ctx.client(), "list_queues", "QueueUrls", resource="x", **one_per_page()
+    )
+    items = list(
+        other.pages(other.client(), "list_queues", "QueueUrls", resource="x", **one_per_page())
+    )
+    assert not listing.ok and len(listing.items) == 1  # page 1 stands, page 2 failed
+    assert items == listing.items
     assert sqs_ctx.errors.items == other.errors.items
 
 
