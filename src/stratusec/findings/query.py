@@ -110,17 +110,32 @@ def _encode_cursor(offset: int) -> str:
     return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
 
 
+def _latest_scan_ids(store: Store, account: str | None) -> list[str]:
+    """The newest completed scan of each account (or of one)."""
+    q = select(ScanRow.account_name, ScanRow.id, ScanRow.finished_at).where(
+        ScanRow.status.in_(("succeeded", "partial"))
+    )
+    if account:
+        q = q.where(ScanRow.account_name == account)
+    latest: dict[str, tuple[Any, str]] = {}
+    with store.session() as s:
+        for name, sid, finished in s.execute(q):
+            if name not in latest or finished > latest[name][0]:
+                latest[name] = (finished, sid)
+    return [sid for _f, sid in latest.values()]
+
+
 def query_findings(store: Store, f: FindingFilter) -> Page:
     validate(f)
-    q = select(FindingRow)
+    conds: list[Any] = []
     if f.account:
-        q = q.where(FindingRow.account_name == f.account)
+        conds.append(FindingRow.account_name == f.account)
     if f.status != "all":
-        q = q.where(FindingRow.status == f.status)
+        conds.append(FindingRow.status == f.status)
     if f.severity:
-        q = q.where(FindingRow.severity_rank.in_([SEVERITY_RANK[Severity(s)] for s in f.severity]))
+        conds.append(FindingRow.severity_rank.in_([SEVERITY_RANK[Severity(s)] for s in f.severity]))
     if f.service:
-        q = q.where(FindingRow.service.in_(f.service))
+        conds.append(FindingRow.service.in_(f.service))
     checks = list(f.check)
     if f.control:
         ctl = control_checks(f.control)
@@ -128,26 +143,19 @@ def query_findings(store: Store, f: FindingFilter) -> Page:
         if not checks:
             checks = ["\x00none"]
     if checks:
-        q = q.where(FindingRow.check_id.in_(checks))
+        conds.append(FindingRow.check_id.in_(checks))
     if f.since:
-        q = q.where(FindingRow.first_seen >= parse_since(f.since))
+        conds.append(FindingRow.first_seen >= parse_since(f.since))
     if f.new:
-        latest = (
-            select(ScanRow.id)
-            .where(ScanRow.account_name == FindingRow.account_name)
-            .where(ScanRow.status.in_(("succeeded", "partial")))
-            .order_by(ScanRow.finished_at.desc())
-            .limit(1)
-            .correlate(FindingRow)
-            .scalar_subquery()
-        )
-        q = q.where(FindingRow.first_scan_id == latest)
+        conds.append(FindingRow.first_scan_id.in_(_latest_scan_ids(store, f.account) or ["-"]))
     offset = _decode_cursor(f.cursor)
     with store.session() as s:
-        total = int(s.scalar(select(func.count()).select_from(q.subquery())) or 0)
+        total = int(s.scalar(select(func.count()).select_from(FindingRow).where(*conds)) or 0)
         rows = list(
             s.scalars(
-                q.order_by(
+                select(FindingRow)
+                .where(*conds)
+                .order_by(
                     FindingRow.severity_rank.desc(), FindingRow.last_seen.desc(), FindingRow.id
                 )
                 .offset(offset)

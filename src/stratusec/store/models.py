@@ -92,6 +92,7 @@ class FindingRow(Base):
     __tablename__ = "findings"
     __table_args__ = (
         Index("ix_findings_list", "account_name", "status", "severity_rank", "last_seen"),
+        Index("ix_findings_status", "status", "severity_rank", "last_seen"),
         Index("ix_findings_check", "check_id"),
         Index("ix_findings_service", "service"),
         Index("ix_findings_first_scan", "first_scan_id"),

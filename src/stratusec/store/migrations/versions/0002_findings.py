@@ -74,6 +74,9 @@ def upgrade() -> None:
             unique=False,
         )
         batch_op.create_index("ix_findings_service", ["service"], unique=False)
+        batch_op.create_index(
+            "ix_findings_status", ["status", "severity_rank", "last_seen"], unique=False
+        )
 
     op.create_table(
         "suppressions",
@@ -111,6 +114,7 @@ def downgrade() -> None:
     op.drop_table("check_runs")
     op.drop_table("suppressions")
     with op.batch_alter_table("findings", schema=None) as batch_op:
+        batch_op.drop_index("ix_findings_status")
         batch_op.drop_index("ix_findings_service")
         batch_op.drop_index("ix_findings_list")
         batch_op.drop_index("ix_findings_last_seen")
