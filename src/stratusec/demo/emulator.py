@@ -7,6 +7,7 @@ AWS returns for an account in the seeded state. Applied inside the demo server p
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
@@ -21,3 +22,37 @@ def patch_moto() -> None:
             return ActionResult({"KmsKeyId": "alias/aws/ebs"})
 
         Settings.get_ebs_default_kms_key_id = get_ebs_default_kms_key_id  # type: ignore[attr-defined]
+    patch_access_analyzer()
+
+
+def patch_access_analyzer() -> None:
+    """moto has no IAM Access Analyzer backend: answer ListAnalyzers as AWS does for an
+    account where no analyzer was ever created (an empty list); any other Access Analyzer
+    call gets a clean NotImplemented error instead of an HTML 500."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    if getattr(DomainDispatcherApplication, "_stratusec_access_analyzer", False):
+        return
+    original = DomainDispatcherApplication.get_application
+
+    def access_analyzer_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        body: dict[str, Any]
+        if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO") == "/analyzer":
+            status, body = "200 OK", {"analyzers": []}
+        else:
+            status = "501 Not Implemented"
+            body = {"message": "not emulated by the Stratusec demo"}
+        data = json.dumps(body).encode()
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+        if not status.startswith("200"):
+            headers.append(("x-amzn-ErrorType", "NotImplemented"))
+        start_response(status, headers)
+        return [data]
+
+    def get_application(self: Any, environ: dict[str, Any]) -> Any:
+        if "/access-analyzer/aws4_request" in environ.get("HTTP_AUTHORIZATION", ""):
+            return access_analyzer_app
+        return original(self, environ)
+
+    DomainDispatcherApplication.get_application = get_application  # type: ignore[method-assign]
+    DomainDispatcherApplication._stratusec_access_analyzer = True  # type: ignore[attr-defined]

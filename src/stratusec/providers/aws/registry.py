@@ -26,6 +26,10 @@ MODULES: dict[str, str] = {
     "guardduty": "guardduty",
     "config": "config_",
     "secretsmanager": "secretsmanager",
+    "efs": "efs",
+    "accessanalyzer": "accessanalyzer",
+    "cloudwatch": "cloudwatch",
+    "securityhub": "securityhub",
 }
 
 
