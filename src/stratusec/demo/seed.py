@@ -706,4 +706,15 @@ class Seeder:
             TableName="sessions",
             PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
         )
+        efs = self.client("efs", US)
+        efs.create_file_system(
+            CreationToken="acme-shared-scratch",
+            Encrypted=False,
+            Tags=[{"Key": "Name", "Value": "shared-scratch"}],
+        )
+        efs.create_file_system(
+            CreationToken="acme-home-dirs",
+            Encrypted=True,
+            Tags=[{"Key": "Name", "Value": "home-dirs"}],
+        )
         return {}
