@@ -158,6 +158,11 @@ def checks(
     from stratusec.compliance.frameworks import compliance_refs
 
     refs = compliance_refs()
+    services = sorted({c.meta.service for c in all_checks()})
+    if service is not None and service not in services:
+        raise StratusecError(
+            f"unknown service {service!r}; services with checks: {', '.join(services)}"
+        )
     cat = [c for c in all_checks() if service in (None, c.meta.service)]
     if output == "json":
         print_json(

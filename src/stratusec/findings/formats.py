@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+import urllib.parse
 from collections.abc import Iterable
 from typing import Any
 
@@ -13,8 +14,19 @@ from stratusec import __version__
 from stratusec.checks.registry import get_check
 
 OCSF_VERSION = "1.3.0"
-OCSF_SEVERITY = {"info": 1, "low": 2, "medium": 3, "high": 4, "critical": 5}
+# severity_id and its caption (OCSF 1.3 base event).
+OCSF_SEVERITY = {
+    "info": (1, "Informational"),
+    "low": (2, "Low"),
+    "medium": (3, "Medium"),
+    "high": (4, "High"),
+    "critical": (5, "Critical"),
+}
+# Finding status_id (finding lifecycle).
 OCSF_STATUS = {"open": (1, "New"), "suppressed": (3, "Suppressed"), "resolved": (4, "Resolved")}
+OCSF_ACTIVITY = {1: "Create", 2: "Update", 3: "Close"}
+# compliance.status_id: a check that could not read its data yielded no result: Warning.
+OCSF_COMPLIANCE_STATUS = {"PASS": (1, "Pass"), "UNKNOWN": (2, "Warning"), "FAIL": (3, "Fail")}
 SARIF_LEVEL = {
     "critical": "error",
     "high": "error",
@@ -23,6 +35,7 @@ SARIF_LEVEL = {
     "info": "note",
 }
 SARIF_SCORE = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "0.0"}
+CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = [
     "id",
     "severity",
@@ -59,9 +72,9 @@ def to_csv(findings: Iterable[dict[str, Any]]) -> str:
         row["resource_name"] = f["resource"]["name"]
         row["resource_uid"] = f["resource"]["uid"]
         row["compliance"] = " ".join(f.get("compliance") or [])
-        # Cloud text is data: neutralise spreadsheet formulas (CSV injection).
+        # Cloud text is data: neutralise spreadsheet formulas (CSV injection, OWASP).
         for k, v in row.items():
-            if isinstance(v, str) and v[:1] in ("=", "+", "-", "@"):
+            if isinstance(v, str) and v[:1] in CSV_FORMULA_START:
                 row[k] = "'" + v
         w.writerow(row)
     return buf.getvalue()
@@ -74,7 +87,7 @@ def _ms(iso: str | None) -> int | None:
 
 
 def to_ocsf(findings: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One OCSF Compliance Finding (class_uid 2003, category Findings) per finding."""
+    """One OCSF 1.3 Compliance Finding (class_uid 2003, category Findings) per finding."""
     events = []
     for f in findings:
         meta = get_check(f["check_id"]).meta
@@ -82,7 +95,19 @@ def to_ocsf(findings: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         activity_id = 1 if f["first_scan_id"] == f["last_scan_id"] else 2  # Create | Update
         if f["status"] == "resolved":
             activity_id = 3  # Close
+        severity_id, severity = OCSF_SEVERITY[f["severity"]]
+        comp_status_id, comp_status = OCSF_COMPLIANCE_STATUS.get(f["result"], (99, f["result"]))
         standards = sorted({c.split(":", 1)[0] for c in f.get("compliance") or []})
+        uid = f["resource"]["uid"]
+        resource: dict[str, Any] = {
+            "uid": uid,
+            "name": f["resource"]["name"],
+            "type": f["resource"]["type"],
+            "region": f["region"],
+            "labels": [f"{k}={v}" for k, v in (f["resource"].get("tags") or {}).items()],
+        }
+        if uid.startswith("arn:") and uid.count(":") >= 5:
+            resource["cloud_partition"] = uid.split(":")[1]
         events.append(
             {
                 "class_uid": 2003,
@@ -90,9 +115,11 @@ def to_ocsf(findings: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
                 "category_uid": 2,
                 "category_name": "Findings",
                 "activity_id": activity_id,
+                "activity_name": OCSF_ACTIVITY[activity_id],
                 "type_uid": 2003 * 100 + activity_id,
-                "severity_id": OCSF_SEVERITY[f["severity"]],
-                "severity": f["severity"].capitalize(),
+                "type_name": f"Compliance Finding: {OCSF_ACTIVITY[activity_id]}",
+                "severity_id": severity_id,
+                "severity": severity,
                 "status_id": status_id,
                 "status": status,
                 "time": _ms(f["last_seen"]),
@@ -119,23 +146,10 @@ def to_ocsf(findings: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
                     "standards": standards or ["stratusec"],
                     "requirements": list(f.get("compliance") or []),
                     "control": meta.id,
-                    "status_id": 3 if f["result"] == "FAIL" else 0,
-                    "status": "Fail" if f["result"] == "FAIL" else "Unknown",
+                    "status_id": comp_status_id,
+                    "status": comp_status,
                 },
-                "resources": [
-                    {
-                        "uid": f["resource"]["uid"],
-                        "name": f["resource"]["name"],
-                        "type": f["resource"]["type"],
-                        "region": f["region"],
-                        "cloud_partition": f["resource"]["uid"].split(":")[1]
-                        if f["resource"]["uid"].startswith("arn:")
-                        else None,
-                        "labels": [
-                            f"{k}={v}" for k, v in (f["resource"].get("tags") or {}).items()
-                        ],
-                    }
-                ],
+                "resources": [resource],
                 "cloud": {
                     "provider": "AWS",
                     "region": f["region"],
@@ -152,6 +166,13 @@ def to_ocsf(findings: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             }
         )
     return events
+
+
+def sarif_resource_path(f: dict[str, Any]) -> str:
+    """'aws/123456789012/us-east-1/aws_s3_bucket/my%20bucket': each segment percent-encoded."""
+    parts = ["aws", f.get("account_id") or f["account"], f["region"], f["resource"]["type"]]
+    parts.append(f["resource"]["name"] or f["resource"]["uid"])
+    return "/".join(urllib.parse.quote(str(p), safe="") for p in parts)
 
 
 def to_sarif(findings: Iterable[dict[str, Any]]) -> dict[str, Any]:
@@ -173,7 +194,7 @@ def to_sarif(findings: Iterable[dict[str, Any]]) -> dict[str, Any]:
                 "help": {"text": help_text},
                 "defaultConfiguration": {"level": SARIF_LEVEL[meta.severity.value]},
                 "properties": {
-                    "tags": ["security", meta.service, *meta.categories],
+                    "tags": list(dict.fromkeys(["security", meta.service, *meta.categories])),
                     "security-severity": SARIF_SCORE[meta.severity.value],
                     "severity": meta.severity.value,
                 },
@@ -190,13 +211,19 @@ def to_sarif(findings: Iterable[dict[str, Any]]) -> dict[str, Any]:
                 "message": {"text": f["message"]},
                 "locations": [
                     {
+                        # Cloud resources have no file: a stable repository-relative pseudo
+                        # path, which GitHub code scanning requires on every result.
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": sarif_resource_path(f)},
+                            "region": {"startLine": 1},
+                        },
                         "logicalLocations": [
                             {
                                 "name": f["resource"]["name"],
                                 "fullyQualifiedName": f["resource"]["uid"],
                                 "kind": "resource",
                             }
-                        ]
+                        ],
                     }
                 ],
                 "partialFingerprints": {"stratusecFindingId/v1": f["id"]},
