@@ -9,6 +9,7 @@ from typing import Any
 
 from rich.console import Console
 
+
 def _console(stderr: bool) -> Console:
     c = Console(stderr=stderr, soft_wrap=True)
     if not c.is_terminal and "COLUMNS" not in os.environ:
