@@ -270,3 +270,139 @@ def test_secrets_never_stored(inv):
     blob = json.dumps([r.model_dump() for r in inv.resources])
     for secret in ("not-a-real-password", "Winter2026!", "A-much-longer-passphrase-42!"):
         assert secret not in blob
+
+
+EXPECTED_FINDINGS = {
+    "M1": [("iam_policy_no_s3_full_access_all_resources", "data-pipeline-s3")],
+    "M2": [("ecs_service_no_public_ip", "data-pipeline")],
+    "M3": [("iam_policy_no_assume_any_role", "lambda-processor")],
+    "M4": [
+        ("iam_role_admin_trusted_by_service", "admin-role"),
+        ("iam_policy_no_full_admin", "AdministratorAccess"),
+    ],
+    "M5": [("ec2_ebs_volume_encrypted", "prod-api-data")],
+    "M6": [
+        ("cloudtrail_multi_region_logging", None),
+        ("cloudtrail_log_file_validation", "acme-eu"),
+    ],
+    "M7": [("s3_bucket_not_public", "acme-public-assets")],
+    "M8": [
+        ("s3_bucket_default_encryption", "acme-customer-data"),
+        ("s3_bucket_public_access_block", "acme-customer-data"),
+        ("s3_bucket_versioning_enabled", "acme-customer-data"),
+    ],
+    "M9": [
+        ("ec2_sg_no_ipv4_admin_port_ingress", "ssh-open"),
+        ("ec2_instance_no_public_ip_with_open_admin_ports", "prod-api-server"),
+    ],
+    "M10": [
+        ("rds_instance_not_public", "orders-db"),
+        ("rds_instance_storage_encrypted", "orders-db"),
+        ("rds_instance_multi_az", "orders-db"),
+        ("rds_instance_backups_enabled", "orders-db"),
+        ("ec2_sg_no_world_ingress_database_ports", "orders-db"),
+    ],
+    "M11": [("kms_key_rotation_enabled", None)],
+    "M12": [
+        ("iam_user_console_mfa", "alice"),
+        ("iam_user_unused_credentials_45_days", "alice"),
+        ("iam_access_key_rotated_90_days", None),
+    ],
+    "M13": [("iam_password_policy_min_length_14", None), ("iam_password_policy_reuse_24", None)],
+    "M14": [("ec2_instance_imdsv2_required", "prod-api-server")],
+    "M15": [("lambda_function_url_public", "order-processor")],
+    "M16": [("secretsmanager_secret_rotation_enabled", "prod/orders-db/password")],
+    "M17": [
+        ("guardduty_enabled_all_regions", "eu-west-1"),
+        ("config_recorder_enabled_all_regions", "eu-west-1"),
+        ("ec2_ebs_default_encryption", "us-east-1"),
+    ],
+    "M18": [("s3_account_public_access_block", None), ("iam_root_mfa_enabled", None)],
+    "M19": [("dynamodb_table_pitr_enabled", "orders")],
+    "M20": [
+        ("accessanalyzer_enabled_all_regions", "us-east-1"),
+        ("accessanalyzer_enabled_all_regions", "eu-west-1"),
+    ],
+    "M21": [("efs_file_system_encrypted", "shared-scratch")],
+}
+
+# (check, resource name) pairs that must have no open finding: the W rows of docs/demo.md.
+MUST_PASS = [
+    *(
+        (c, "acme-audit-logs")
+        for c in (
+            "s3_bucket_default_encryption",
+            "s3_bucket_versioning_enabled",
+            "s3_bucket_public_access_block",
+            "s3_bucket_not_public",
+            "s3_bucket_deny_insecure_transport",
+        )
+    ),
+    *(
+        (c, "acme-eu-backups")
+        for c in (
+            "s3_bucket_default_encryption",
+            "s3_bucket_versioning_enabled",
+            "s3_bucket_public_access_block",
+            "s3_bucket_not_public",
+        )
+    ),
+    ("cloudtrail_log_file_validation", "acme-main"),
+    ("ec2_instance_imdsv2_required", "internal-worker"),
+    ("ec2_instance_no_public_ip_with_open_admin_ports", "internal-worker"),
+    *(
+        (c, "reporting-db")
+        for c in (
+            "rds_instance_not_public",
+            "rds_instance_storage_encrypted",
+            "rds_instance_multi_az",
+            "rds_instance_backups_enabled",
+            "rds_instance_deletion_protection",
+        )
+    ),
+    ("iam_role_trust_cross_account_without_condition", "security-audit"),
+    ("iam_user_console_mfa", "bob"),
+    ("guardduty_enabled_all_regions", "us-east-1"),
+    ("config_recorder_enabled_all_regions", "us-east-1"),
+    ("ec2_ebs_default_encryption", "eu-west-1"),
+    ("dynamodb_table_pitr_enabled", "sessions"),
+    ("sqs_queue_encrypted", "orders-queue"),
+    ("sns_topic_encrypted", "security-alerts"),
+    ("efs_file_system_encrypted", "home-dirs"),
+    ("vpc_flow_logs_enabled", "acme-prod-vpc"),
+]
+
+
+@pytest.fixture(scope="module")
+def open_findings(inv):
+    from stratusec.findings.query import FindingFilter
+    from stratusec.operations import findings as findings_op
+
+    ctx = Context.load()
+    try:
+        page = findings_op.get_findings(ctx, FindingFilter(account="acme-prod", limit=10_000))
+    finally:
+        ctx.close()
+    return {(f["check_id"], f["resource"]["name"]) for f in page.findings}, page.findings
+
+
+@pytest.mark.parametrize("scenario", sorted(EXPECTED_FINDINGS))
+def test_seeded_misconfiguration_yields_finding(open_findings, scenario):
+    pairs, _ = open_findings
+    for check_id, name in EXPECTED_FINDINGS[scenario]:
+        hits = [p for p in pairs if p[0] == check_id and (name is None or p[1] == name)]
+        assert hits, f"{scenario}: no open finding {check_id} on {name}"
+
+
+def test_well_configured_resources_pass(open_findings):
+    pairs, _ = open_findings
+    offending = [p for p in MUST_PASS if p in pairs]
+    assert not offending
+
+
+def test_injection_text_is_only_data(open_findings):
+    _, findings = open_findings
+    # The injection tag is stored as a tag value and shown only as data in findings.
+    tagged = [f for f in findings if f["resource"]["name"] == "acme-public-assets"]
+    assert tagged and all(f["resource"]["tags"]["description"] == INJECTION_TEXT for f in tagged)
+    assert all(INJECTION_TEXT not in f["message"] for f in findings)
