@@ -252,11 +252,11 @@ def test_ocsf_values_follow_the_enums(findings):
     unknown = events[_by(findings, "acme-unreadable")["id"]]
     assert (unknown["compliance"]["status_id"], unknown["compliance"]["status"]) == (2, "Warning")
 
-    # A finding mapped to CIS names the standard; the requirement keeps the control.
+    # A mapped finding names every standard it counts for; requirements keep the controls.
     root = [ev for ev in events.values() if ev["compliance"]["control"] == "iam_root_mfa_enabled"]
     for ev in root:
-        assert ev["compliance"]["standards"] == ["cis-aws-3.0"]
-        assert all(r.startswith("cis-aws-3.0:") for r in ev["compliance"]["requirements"])
+        assert ev["compliance"]["standards"] == ["aws-fsbp", "cis-aws-3.0"]
+        assert set(ev["compliance"]["requirements"]) == {"cis-aws-3.0:1.5", "aws-fsbp:IAM.9"}
 
 
 # ------------------------------------------------------------------ CSV and JSON
