@@ -38,11 +38,20 @@ def demo_inventory() -> list[Resource]:
 
 
 def replicate(templates: list[Resource], n: int) -> list[Resource]:
-    # Account- and region-level singletons stay single; everything else is copied.
+    # Account- and region-level records, and the few trails / recorders / detectors an
+    # account has, stay as they are; resources people have thousands of are copied.
+    per_account = {
+        "aws_cloudtrail",
+        "aws_guardduty_detector",
+        "aws_config_configuration_recorder",
+        "aws_config_delivery_channel",
+        "aws_accessanalyzer_analyzer",
+    }
     singletons = {
         t
         for t in {r.type for r in templates}
-        if t.endswith(
+        if t in per_account
+        or t.endswith(
             ("_region", "_summary", "_password_policy", "_public_access_block", "_by_default")
         )
     }

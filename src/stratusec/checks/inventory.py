@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from stratusec.inventory.models import Relationship, Resource
+
+T = TypeVar("T")
 
 
 class Inventory:
@@ -28,6 +31,14 @@ class Inventory:
         )
         accounts = {r.account for r in self._by_uid.values()}
         self.account_id = next(iter(accounts)) if len(accounts) == 1 else None
+        self._memo: dict[str, Any] = {}
+
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
+        """Compute an inventory-wide derived value once per inventory (per-resource checks
+        that need an account-wide index call this instead of rebuilding it per resource)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def __len__(self) -> int:
         return len(self._by_uid)

@@ -32,17 +32,17 @@ _VAR_BODY = re.compile(r"^\s*([^,\s]+)\s*(?:,\s*'([^']*)'\s*)?$")
 _ESCAPES: Final = {"*": "*", "?": "?", "$": "$"}
 
 
+_GLOB_SPLIT = re.compile(r"([*?])")
+
+
+@lru_cache(maxsize=65536)
 def glob_source(pattern: str) -> str:
     """Regex source for a wildcard pattern (``*``, ``?``)."""
-    out: list[str] = []
-    for ch in pattern:
-        if ch == "*":
-            out.append(".*")
-        elif ch == "?":
-            out.append(".")
-        else:
-            out.append(re.escape(ch))
-    return "".join(out)
+    return "".join(
+        ".*" if part == "*" else "." if part == "?" else re.escape(part)
+        for part in _GLOB_SPLIT.split(pattern)
+        if part
+    )
 
 
 @lru_cache(maxsize=16384)

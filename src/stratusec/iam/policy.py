@@ -296,6 +296,7 @@ PolicyInput: TypeAlias = "Policy | Mapping[str, Any] | str"
 
 _CACHE_MAX: Final = 65536
 _id_cache: OrderedDict[tuple[int, str], tuple[Any, Policy]] = OrderedDict()
+_content_cache: OrderedDict[str, Policy] = OrderedDict()
 _text_cache: OrderedDict[tuple[str, str], Policy] = OrderedDict()
 _lock = threading.Lock()
 
@@ -360,13 +361,36 @@ def parse_policy(document: PolicyInput, name: str | None = None) -> Policy:
         if entry is not None and entry[0] is document:
             _id_cache.move_to_end(key)
             return entry[1]
-    pol = _build(document, name)
+    # Documents loaded afresh from the store are new objects with the same content: parse
+    # each distinct content once (parsing, not naming, is the expensive part).
+    try:
+        ckey: str | None = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):
+        ckey = None
+    parsed: Policy | None = None
+    if ckey is not None:
+        with _lock:
+            parsed = _content_cache.get(ckey)
+    if parsed is None:
+        parsed = _build(document, name)
+        if ckey is not None:
+            with _lock:
+                _content_cache[ckey] = parsed
+                if len(_content_cache) > _CACHE_MAX:
+                    _content_cache.popitem(last=False)
+    pol = _named(parsed, name)
     with _lock:
         # Keeping the document referenced keeps its id from being reused.
         _id_cache[key] = (document, pol)
         if len(_id_cache) > _CACHE_MAX:
             _id_cache.popitem(last=False)
     return pol
+
+
+def _named(pol: Policy, name: str) -> Policy:
+    if pol.name == name:
+        return pol
+    return Policy(name, pol.statements, pol.version, pol.errors, pol._by_service)
 
 
 def as_policies(
@@ -402,3 +426,4 @@ def clear_cache() -> None:
     with _lock:
         _id_cache.clear()
         _text_cache.clear()
+        _content_cache.clear()

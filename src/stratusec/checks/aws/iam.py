@@ -1728,7 +1728,7 @@ def iam_policy_no_s3_full_access_all_resources(r: Resource, inv: Inventory) -> O
     return _policy_check(r, _s3_full_judge, passed="no statement grants s3:* on all of S3.")
 
 
-def _assume_any_judge(account: str, partition: str) -> Any:
+def _assume_any_judge(account: str, partition: str, memo: dict[Any, Any]) -> Any:
     """Judge: does the policy let its holder assume any role, in this account or another?
     Asked of the evaluator as a role assumption against a probe role whose trust policy
     delegates to the holder's account, so that only the identity policy decides."""
@@ -1744,7 +1744,17 @@ def _assume_any_judge(account: str, partition: str) -> Any:
         ],
     }
 
-    def judge(name: str, pol: Policy) -> tuple[str, dict[str, Any]] | None:
+    def judge(name: str, pol: Policy) -> Any:
+        # Cheap exit: no Allow statement whose Action can match an sts action.
+        if not any(s.allow for s in pol.for_service("sts")):
+            return None
+        # The same parsed document (a managed policy attached in many places) is judged once.
+        key = pol.statements  # shared by every parse of the same document
+        if key not in memo:
+            memo[key] = _judge(pol)
+        return memo[key]
+
+    def _judge(pol: Policy) -> Any:
         if admin_decision([pol]).possibly_allowed:
             return SKIP  # full admin: reported by iam_policy_no_full_admin
         decisions: list[Decision] = []
@@ -1794,7 +1804,7 @@ def _assume_any_judge(account: str, partition: str) -> Any:
 def iam_policy_no_assume_any_role(r: Resource, inv: Inventory) -> Outcome | None:
     return _policy_check(
         r,
-        _assume_any_judge(r.account, _partition(inv)),
+        _assume_any_judge(r.account, _partition(inv), inv.memo("iam.assume_any", dict)),
         passed="no statement allows assuming any role.",
     )
 

@@ -175,6 +175,10 @@ def baseline_trails(
 
 
 def unrecorded_trails(inv: Inventory) -> tuple[list[str], list[str], list[str]]:
+    return inv.memo("cloudtrail.unrecorded_trails", lambda: _unrecorded_trails(inv))
+
+
+def _unrecorded_trails(inv: Inventory) -> tuple[list[str], list[str], list[str]]:
     """Multi-region trails that cover a scanned region but have no ``aws_cloudtrail``
     record here (organization trails of another account, trails homed in a region that
     was not scanned): (labels of those not logging, labels of the others); plus the
