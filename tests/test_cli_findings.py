@@ -230,7 +230,10 @@ def test_findings_filters(capsys, lab):
             ["--control", "cis-aws-3.0:99.9"],
             "unknown control '99.9' in cis-aws-3.0; valid controls: ",
         ),
-        (["--control", "nist:1"], "unknown framework 'nist'; valid frameworks: aws-fsbp, cis-aws-3.0"),
+        (
+            ["--control", "nist:1"],
+            "unknown framework 'nist'; valid frameworks: aws-fsbp, cis-aws-3.0",
+        ),
         (["--account", "nope"], "unknown account 'nope'; configured accounts: lab"),
         (["--since", "yesterday"], "--since 'yesterday' is not a duration"),
     ],
