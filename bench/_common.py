@@ -28,10 +28,11 @@ def free_port() -> int:
 
 @contextmanager
 def moto_process(env: dict[str, str] | None = None) -> Iterator[str]:
-    """moto in server mode in a separate process on 127.0.0.1 (its own GIL)."""
+    """moto in server mode (with the demo emulator's gap fills) in a separate process on
+    127.0.0.1 (its own GIL)."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, str(ROOT / "bench" / "_moto_server.py"), str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ, **(env or {})},
