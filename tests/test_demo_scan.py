@@ -127,8 +127,9 @@ def test_m3_m4_lambda_processor_and_admin_role(inv):
     assert fn.targets("RUNS_AS") == [role_arn("lambda-processor")]
     admin = inv.one("aws_iam_role", "admin-role")
     assert "arn:aws:iam::aws:policy/AdministratorAccess" in admin.config["managed_policy_arns"]
-    [trust] = admin.config["assume_role_policy"]["Statement"]
-    assert trust["Principal"] == {"Service": "lambda.amazonaws.com"} and "Condition" not in trust
+    lam, root = admin.config["assume_role_policy"]["Statement"]
+    assert lam["Principal"] == {"Service": "lambda.amazonaws.com"} and "Condition" not in lam
+    assert root["Principal"] == {"AWS": f"arn:aws:iam::{ACCT}:root"}
     assert inv.by_uid["arn:aws:iam::aws:policy/AdministratorAccess"].config["aws_managed"] is True
 
 

@@ -7,6 +7,7 @@ AWS returns for an account in the seeded state. Applied inside the demo server p
 
 from __future__ import annotations
 
+import datetime
 import json
 from typing import Any
 
@@ -23,6 +24,7 @@ def patch_moto() -> None:
 
         Settings.get_ebs_default_kms_key_id = get_ebs_default_kms_key_id  # type: ignore[attr-defined]
     patch_access_analyzer()
+    patch_ssm_instance_information()
 
 
 def patch_access_analyzer() -> None:
@@ -56,3 +58,55 @@ def patch_access_analyzer() -> None:
 
     DomainDispatcherApplication.get_application = get_application  # type: ignore[method-assign]
     DomainDispatcherApplication._stratusec_access_analyzer = True  # type: ignore[attr-defined]
+
+
+def patch_ssm_instance_information() -> None:
+    """moto has no SSM DescribeInstanceInformation: answer it as AWS does for the seeded
+    account. A managed node is a running EC2 instance whose instance profile role carries
+    AmazonSSMManagedInstanceCore (or the older AmazonEC2RoleforSSM): the SSM agent ships
+    with the AMIs the demo stands for, and that policy is what lets it register. Other
+    instances are not managed, so the seeded account (no such role) answers an empty list."""
+    from moto.core.responses import ActionResult
+    from moto.ec2.models import ec2_backends
+    from moto.ssm.responses import SimpleSystemManagerResponse
+
+    if hasattr(SimpleSystemManagerResponse, "describe_instance_information"):
+        return
+    ssm_policies = (
+        "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+        "arn:aws:iam::aws:policy/service-role/AmazonEC2RoleforSSM",
+    )
+
+    def describe_instance_information(self: Any) -> ActionResult:
+        ec2 = ec2_backends[self.current_account][self.region]
+        nodes: list[dict[str, Any]] = []
+        for assoc in ec2.iam_instance_profile_associations.values():
+            inst = assoc.instance
+            if inst is None or inst.state != "running":
+                continue
+            roles = getattr(assoc.iam_instance_profile, "roles", None) or []
+            windows = str(inst.platform or "").lower() == "windows"
+            if not any(
+                arn in getattr(role, "managed_policies", {})
+                for role in roles
+                for arn in ssm_policies
+            ):
+                continue
+            nodes.append(
+                {
+                    "InstanceId": inst.id,
+                    "PingStatus": "Online",
+                    "LastPingDateTime": datetime.datetime.now(datetime.UTC),
+                    "AgentVersion": "3.3.1142.0",
+                    "IsLatestVersion": True,
+                    "PlatformType": "Windows" if windows else "Linux",
+                    "PlatformName": "Microsoft Windows Server" if windows else "Amazon Linux",
+                    "ResourceType": "EC2Instance",
+                    "IPAddress": inst.private_ip,
+                    "ComputerName": inst.private_dns_name,
+                }
+            )
+        return ActionResult({"InstanceInformationList": nodes})
+
+    ssm_response: Any = SimpleSystemManagerResponse  # moto's class: adding an action
+    ssm_response.describe_instance_information = describe_instance_information

@@ -134,7 +134,23 @@ class Seeder:
         # admin-role: AdministratorAccess, trusts lambda.amazonaws.com with no condition
         iam.create_role(
             RoleName="admin-role",
-            AssumeRolePolicyDocument=_trust(service="lambda.amazonaws.com"),
+            # Trusted by Lambda with no condition, and by the account itself (any principal
+            # whose own policies allow sts:AssumeRole on it, e.g. lambda-processor).
+            AssumeRolePolicyDocument=_doc(
+                [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    },
+                    {
+                        "Sid": "BreakGlass",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                        "Action": "sts:AssumeRole",
+                    },
+                ]
+            ),
             Description="Break-glass administration",
         )
         iam.attach_role_policy(
@@ -214,6 +230,60 @@ class Seeder:
         # ci-deployer: automation user with a fresh key and no console
         iam.create_user(UserName="ci-deployer", Tags=[{"Key": "automation", "Value": "true"}])
         iam.create_access_key(UserName="ci-deployer")
+        # Escalation paths (docs/demo.md M22-M24):
+        # ci-deployer may pass admin-role to Lambda and create/invoke functions (lambda-001).
+        admin_arn = f"arn:aws:iam::{ACCOUNT}:role/admin-role"
+        iam.put_user_policy(
+            UserName="ci-deployer",
+            PolicyName="deploy-functions",
+            PolicyDocument=_doc(
+                [
+                    {
+                        "Effect": "Allow",
+                        "Action": "iam:PassRole",
+                        "Resource": admin_arn,
+                        "Condition": {
+                            "StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}
+                        },
+                    },
+                    {
+                        "Effect": "Allow",
+                        "Action": ["lambda:CreateFunction", "lambda:InvokeFunction"],
+                        "Resource": "*",
+                    },
+                ]
+            ),
+        )
+        # bob may write new versions of a policy attached to himself (iam-001).
+        ops = iam.create_policy(
+            PolicyName="ops-tools",
+            PolicyDocument=_doc(
+                [
+                    {
+                        "Effect": "Allow",
+                        "Action": "iam:CreatePolicyVersion",
+                        "Resource": f"arn:aws:iam::{ACCOUNT}:policy/ops-tools",
+                    }
+                ]
+            ),
+        )["Policy"]["Arn"]
+        iam.attach_user_policy(UserName="bob", PolicyArn=ops)
+        # developers may start the "release" build, which runs as admin-role, from the
+        # office network (codebuild-002, conditional on aws:SourceIp).
+        iam.put_group_policy(
+            GroupName="developers",
+            PolicyName="run-builds",
+            PolicyDocument=_doc(
+                [
+                    {
+                        "Effect": "Allow",
+                        "Action": "codebuild:StartBuild",
+                        "Resource": f"arn:aws:codebuild:{US}:{ACCOUNT}:project/release",
+                        "Condition": {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}},
+                    }
+                ]
+            ),
+        )
         return {"old_access_key_id": key["AccessKeyId"], "data_pipeline_policy_arn": pol}
 
     # -- S3 ----------------------------------------------------------------------------------
@@ -705,6 +775,17 @@ class Seeder:
         ddb.update_continuous_backups(
             TableName="sessions",
             PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+        )
+        self.client("codebuild", US).create_project(
+            name="release",
+            source={"type": "S3", "location": "acme-builds/src.zip"},
+            artifacts={"type": "NO_ARTIFACTS"},
+            environment={
+                "type": "LINUX_CONTAINER",
+                "image": "aws/codebuild/standard:7.0",
+                "computeType": "BUILD_GENERAL1_SMALL",
+            },
+            serviceRole=f"arn:aws:iam::{ACCOUNT}:role/admin-role",
         )
         efs = self.client("efs", US)
         efs.create_file_system(

@@ -30,6 +30,11 @@ MODULES: dict[str, str] = {
     "accessanalyzer": "accessanalyzer",
     "cloudwatch": "cloudwatch",
     "securityhub": "securityhub",
+    "cloudformation": "cloudformation",
+    "glue": "glue",
+    "codebuild": "codebuild",
+    "sagemaker": "sagemaker",
+    "ssm": "ssm",
 }
 
 
