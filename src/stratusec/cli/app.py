@@ -11,6 +11,7 @@ from stratusec.cli import demo as demo_cmd
 from stratusec.cli import findings as findings_cmd
 from stratusec.cli import graph as graph_cmd
 from stratusec.cli import init as init_cmd
+from stratusec.cli import paths as paths_cmd
 from stratusec.cli import report as report_cmd
 from stratusec.cli import scan as scan_cmd
 from stratusec.cli.console import err
@@ -49,6 +50,7 @@ app.command("compliance")(findings_cmd.compliance)
 app.command("checks")(findings_cmd.checks)
 app.add_typer(findings_cmd.suppress_app, name="suppress")
 app.command("report")(report_cmd.report)
+app.command("paths")(paths_cmd.paths)
 app.add_typer(graph_cmd.app, name="graph")
 app.add_typer(demo_cmd.app, name="demo")
 

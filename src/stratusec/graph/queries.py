@@ -207,3 +207,106 @@ ALL: tuple[GraphQuery, ...] = (
     PATHS_TO_ADMIN,
     PATHS_TO_SENSITIVE,
 )
+
+
+# Edges an attacker follows from an entry (the Internet, a principal) to a target: reach a
+# resource, run as its role, assume or escalate to another principal, act on data.
+ATTACK_RELS: tuple[str, ...] = (
+    "EXPOSED_TO",
+    "RUNS_AS",
+    "USES_TASK_DEFINITION",
+    "HAS_INSTANCE_PROFILE",
+    "MEMBER_OF",
+    "CAN_ASSUME",
+    "CAN_ESCALATE",
+    "CAN_ACCESS",
+)
+
+# The path query returns node uids only: Ladybug 0.22 can mislabel relationships inside a
+# filtered recursive pattern (label() and properties of rels(r) came back from the wrong
+# table), so hop details come from a plain one-hop query (ATTACK_HOPS) instead.
+_ATTACK_RETURN_LADYBUG = (
+    "RETURN a.uid AS entry, b.uid AS target, length(r) AS hops, "
+    "list_concat(list_concat([a.uid], properties(nodes(r), 'uid')), [b.uid]) AS path "
+    "LIMIT $max_paths"
+)
+_ATTACK_RETURN_NEO4J = (
+    "RETURN a.uid AS entry, b.uid AS target, length(p) AS hops, "
+    "[n IN nodes(p) | n.uid] AS path LIMIT $max_paths"
+)
+
+# Which nodes a path may start from and end at; parameters: $entries (uids, or empty for
+# "the Internet and every principal that is not already admin"), $targets (uids, or
+# empty), $to ("admin", "sensitive", "any").
+_ENTRY = (
+    "((size($entries) = 0 AND (a.kind = 'internet' OR "
+    "(a.kind IN ['aws_iam_user', 'aws_iam_role'] AND a.admin = false))) "
+    "OR list_contains($entries, a.uid))"
+)
+_TARGET = (
+    "b.uid <> a.uid AND ((size($targets) > 0 AND list_contains($targets, b.uid)) OR "
+    "(size($targets) = 0 AND (($to = 'admin' AND b.admin = true) OR "
+    "($to = 'sensitive' AND b.sensitive = true) OR "
+    "($to = 'any' AND (b.admin = true OR b.sensitive = true)))))"
+)
+
+
+def attack_paths(max_hops: int = 6) -> GraphQuery:
+    """Every distinct acyclic path (up to $max_paths) from an entry to a target along
+    ATTACK_RELS, as node uids (hop details: ``attack_hops``)."""
+    hops, union = _hops(max_hops), _rel_union(ATTACK_RELS)
+    ladybug = (
+        f"MATCH (a:Node)-[r:{union}* ACYCLIC 1..{hops}]->(b:Node) "
+        f"WHERE {_ENTRY} AND {_TARGET} " + _ATTACK_RETURN_LADYBUG
+    )
+    entry4 = _ENTRY.replace("list_contains($entries, a.uid)", "a.uid IN $entries")
+    target4 = _TARGET.replace("list_contains($targets, b.uid)", "b.uid IN $targets")
+    neo4j = (
+        f"MATCH p = (a:Node {{graph: $graph}})-[:{union}*1..{hops}]->(b:Node {{graph: $graph}}) "
+        f"WHERE {entry4} AND {target4} "
+        "AND all(n IN nodes(p) WHERE size([m IN nodes(p) WHERE m = n]) = 1) " + _ATTACK_RETURN_NEO4J
+    )
+    return GraphQuery(
+        f"attack_paths_{hops}", "Attack paths from entries to targets.", ladybug, neo4j
+    )
+
+
+NODES_BY_UIDS = GraphQuery(
+    "nodes_by_uids",
+    "Name, kind and flags of the given nodes. Params: uids.",
+    "MATCH (n:Node) WHERE list_contains($uids, n.uid) "
+    "RETURN n.uid AS uid, n.name AS name, n.kind AS kind, n.admin AS admin, "
+    "n.sensitive AS sensitive",
+    "MATCH (n:Node {graph: $graph}) WHERE n.uid IN $uids "
+    "RETURN n.uid AS uid, n.name AS name, n.kind AS kind, n.admin AS admin, "
+    "n.sensitive AS sensitive",
+)
+
+NODES_BY_NAME = GraphQuery(
+    "nodes_by_name",
+    "Nodes whose uid or name is $name (optionally of the kinds in $kinds).",
+    "MATCH (n:Node) WHERE (n.uid = $name OR n.name = $name) "
+    "AND (size($kinds) = 0 OR list_contains($kinds, n.kind)) "
+    "RETURN n.uid AS uid, n.name AS name, n.kind AS kind",
+    "MATCH (n:Node {graph: $graph}) WHERE (n.uid = $name OR n.name = $name) "
+    "AND (size($kinds) = 0 OR n.kind IN $kinds) "
+    "RETURN n.uid AS uid, n.name AS name, n.kind AS kind",
+)
+
+
+def attack_hops() -> GraphQuery:
+    """The ATTACK_RELS edges between given node pairs. Params: pairs ([from, to] lists)."""
+    union = _rel_union(ATTACK_RELS)
+    cols = (
+        "a.uid AS source, b.uid AS target, {label} AS type, r.reason AS reason, "
+        "r.conditional AS conditional, r.level AS level, r.path_id AS path_id, "
+        "r.ports AS ports"
+    )
+    return GraphQuery(
+        "attack_hops",
+        "Hop details for attack paths.",
+        f"UNWIND $pairs AS p MATCH (a:Node {{uid: p[1]}})-[r:{union}]->(b:Node {{uid: p[2]}}) "
+        "RETURN " + cols.format(label="label(r)"),
+        f"UNWIND $pairs AS p MATCH (a:Node {{graph: $graph, uid: p[0]}})-[r:{union}]->"
+        "(b:Node {graph: $graph, uid: p[1]}) RETURN " + cols.format(label="type(r)"),
+    )
