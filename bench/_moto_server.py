@@ -1,6 +1,6 @@
 """moto in server mode with the demo emulator's gap fills, for benchmarks (own process).
 
-    python bench/_moto_server.py PORT
+python bench/_moto_server.py PORT
 """
 
 from __future__ import annotations

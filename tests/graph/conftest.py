@@ -70,7 +70,7 @@ def sample_edges() -> list[dict[str, Any]]:
          "s3:ListBucket"], "level": "read", "reason": "inline policy"},
         {"type": "HAS_INSTANCE_PROFILE", "from": INSTANCE, "to": PROFILE},
         {"type": "RUNS_AS", "from": PROFILE, "to": APP_ROLE},
-        {"type": "EXPOSED_TO", "from": INSTANCE, "to": INTERNET, "ports": "22,443",
+        {"type": "EXPOSED_TO", "from": INTERNET, "to": INSTANCE, "ports": "22,443",
          "reason": "sg-1 allows 0.0.0.0/0"},
         {"type": "OWNED_BY", "from": BUCKET, "to": ROOT},
     ]  # fmt: skip

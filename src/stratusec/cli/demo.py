@@ -8,12 +8,14 @@ import typer
 
 from stratusec.cli.console import err, out, print_json
 from stratusec.cli.findings import render_compliance, render_findings_table
+from stratusec.cli.paths import render_paths
 from stratusec.cli.scan import _Progress, exit_code, render_evaluation, render_summary
 from stratusec.demo import DEMO_ACCOUNT_NAME, manager
 from stratusec.findings.query import FindingFilter
 from stratusec.operations import findings as findings_op
 from stratusec.operations.compliance import check_compliance
 from stratusec.operations.context import Context
+from stratusec.operations.paths import get_attack_paths
 from stratusec.operations.scan import scan as scan_op
 
 app = typer.Typer(
@@ -48,6 +50,8 @@ def demo(
         )
         for rep in check_compliance(ctx, framework="cis-aws-3.0", account=DEMO_ACCOUNT_NAME):
             render_compliance(rep, controls=False)
+        _acct, top_paths = get_attack_paths(ctx, account=DEMO_ACCOUNT_NAME, limit=5)
+        render_paths(top_paths, "Top attack paths")
     finally:
         ctx.close()
         if started and not keep:

@@ -115,7 +115,11 @@ def render_summary(o: ScanOutcome) -> None:
 
 
 def exit_code(results: list[tuple[ScanOutcome, Evaluation | None]]) -> int:
-    return 1 if any(o.status != "succeeded" for o, _ in results) else 0
+    partial = any(
+        o.status != "succeeded" or (ev is not None and (ev.graph_error or ev.check_errors))
+        for o, ev in results
+    )
+    return 1 if partial else 0
 
 
 def render_evaluation(ev: Evaluation | None) -> None:
@@ -128,6 +132,15 @@ def render_evaluation(ev: Evaluation | None) -> None:
         f"{f.reopened} reopened, {f.resolved} resolved, {f.suppressed} suppressed",
         highlight=False,
     )
+    if ev.graph:
+        g = ev.graph
+        out.print(
+            f"graph: {g['nodes']} nodes, {sum((g['edges'] or {}).values())} edges "
+            f"({g['seconds']:.2f} s), {g['escalation_paths'] or 0} escalation paths",
+            highlight=False,
+        )
+    if ev.graph_error:
+        out.print(f"[red]graph not rebuilt:[/] {ev.graph_error}", highlight=False)
     for cid, err_text in ev.check_errors.items():
         out.print(f"[red]check {cid} failed to run:[/] {err_text}", highlight=False)
 

@@ -457,6 +457,7 @@ class Seeder:
             )
 
         public_a = subnet("10.20.1.0/24", "public-a", "us-east-1a")
+        public_b = subnet("10.20.2.0/24", "public-b", "us-east-1b")
         private_a = subnet("10.20.11.0/24", "private-a", "us-east-1a")
         private_b = subnet("10.20.12.0/24", "private-b", "us-east-1b")
         ec2.modify_subnet_attribute(SubnetId=public_a, MapPublicIpOnLaunch={"Value": True})
@@ -468,6 +469,7 @@ class Seeder:
         )["RouteTable"]["RouteTableId"]
         ec2.create_route(RouteTableId=rt_public, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
         ec2.associate_route_table(RouteTableId=rt_public, SubnetId=public_a)
+        ec2.associate_route_table(RouteTableId=rt_public, SubnetId=public_b)
         sg_ssh = ec2.create_security_group(
             GroupName="ssh-open", Description="Legacy SSH access", VpcId=vpc
         )["GroupId"]
@@ -497,8 +499,19 @@ class Seeder:
             ],
         )
         sg_pipeline = ec2.create_security_group(
-            GroupName="data-pipeline", Description="ETL tasks, egress only", VpcId=vpc
+            GroupName="data-pipeline", Description="ETL tasks and their metrics endpoint", VpcId=vpc
         )["GroupId"]
+        ec2.authorize_security_group_ingress(
+            GroupId=sg_pipeline,
+            IpPermissions=[
+                {
+                    "IpProtocol": "tcp",
+                    "FromPort": 8080,
+                    "ToPort": 8080,
+                    "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "metrics"}],
+                }
+            ],
+        )
         sg_db = ec2.create_security_group(GroupName="orders-db", Description="Postgres", VpcId=vpc)[
             "GroupId"
         ]
@@ -541,6 +554,7 @@ class Seeder:
         self.client("ec2", EU).enable_ebs_encryption_by_default()
         self._net = {
             "vpc": vpc,
+            "public_b": public_b,
             "public_a": public_a,
             "private_a": private_a,
             "private_b": private_b,
@@ -663,6 +677,13 @@ class Seeder:
             Tags={"team": "orders"},
         )
         lam.create_function_url_config(FunctionName="order-processor", AuthType="NONE")
+        lam.add_permission(
+            FunctionName="order-processor",
+            StatementId="PublicFunctionUrl",
+            Action="lambda:InvokeFunctionUrl",
+            Principal="*",
+            FunctionUrlAuthType="NONE",
+        )
         return {
             "prod_api_instance_id": api,
             "internal_worker_id": worker,
@@ -677,7 +698,8 @@ class Seeder:
         rds.create_db_subnet_group(
             DBSubnetGroupName="acme-db",
             DBSubnetGroupDescription="db subnets",
-            SubnetIds=[n["private_a"], n["private_b"]],
+            # The production database sits in the public subnets (M10).
+            SubnetIds=[n["public_a"], n["public_b"]],
         )
         rds.create_db_instance(
             DBInstanceIdentifier="orders-db",

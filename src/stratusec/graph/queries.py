@@ -110,10 +110,10 @@ NEIGHBOURHOOD = GraphQuery(
 INTERNET_EXPOSED = GraphQuery(
     "internet_exposed",
     "Resources the Internet can reach, with ports and why.",
-    "MATCH (r:Node)-[e:EXPOSED_TO]->(i:Node {kind: 'internet'}) "
+    "MATCH (i:Node {kind: 'internet'})-[e:EXPOSED_TO]->(r:Node) "
     "RETURN r.uid AS uid, r.kind AS kind, r.name AS name, e.ports AS ports, "
     "e.reason AS reason ORDER BY uid",
-    "MATCH (r:Node {graph: $graph})-[e:EXPOSED_TO]->(i:Node {graph: $graph, kind: 'internet'}) "
+    "MATCH (i:Node {graph: $graph, kind: 'internet'})-[e:EXPOSED_TO]->(r:Node {graph: $graph}) "
     "RETURN r.uid AS uid, r.kind AS kind, r.name AS name, e.ports AS ports, "
     "e.reason AS reason ORDER BY uid",
 )

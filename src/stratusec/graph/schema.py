@@ -178,7 +178,7 @@ _DERIVED: tuple[RelTable, ...] = (
         "derived",
         NODE_LABEL,
         NODE_LABEL,
-        "Resource -> the internet node (or another network source) that can reach it.",
+        "The internet node (or another network source) -> the resource it can reach.",
         (
             Prop("ports", "STRING", "Reachable ports, e.g. '22,443' or '0-65535'."),
             Prop("reason", "STRING", "Why: security group, route, public IP, policy ..."),

@@ -9,8 +9,12 @@ from typing import Any
 
 from stratusec.checks import Inventory
 from stratusec.checks.runner import run_checks
+from stratusec.errors import StratusecError
 from stratusec.findings.lifecycle import RecordSummary, record_results
+from stratusec.graph.security_graph import store_security_graph
+from stratusec.graph.store import GraphStore
 from stratusec.operations.context import Context
+from stratusec.operations.graph import graph_store
 from stratusec.providers.aws import registry
 from stratusec.providers.aws.scanner import (
     ScanEvent,
@@ -30,6 +34,8 @@ class Evaluation:
     check_errors: dict[str, str]
     seconds: float
     findings: RecordSummary
+    graph: dict[str, Any] | None = None
+    graph_error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -39,11 +45,14 @@ class Evaluation:
             "check_errors": self.check_errors,
             "seconds": round(self.seconds, 3),
             "findings": self.findings.as_dict(),
+            "graph": self.graph,
+            "graph_error": self.graph_error,
         }
 
 
-def evaluate(store: Store, outcome: ScanOutcome) -> Evaluation:
-    """Run every check over the scan's inventory and record the findings."""
+def evaluate(store: Store, outcome: ScanOutcome, graph: GraphStore | None = None) -> Evaluation:
+    """Run every check over the scan's inventory, record the findings, and rebuild the
+    account's security graph (atomically for readers) when a graph store is given."""
     inv = Inventory(
         store.iter_resources(outcome.scan_id, include_raw=False), regions=outcome.regions
     )
@@ -60,6 +69,21 @@ def evaluate(store: Store, outcome: ScanOutcome) -> Evaluation:
         resource_tags={r.uid: r.tags for r in inv.all()},
         complete=complete,
     )
+    graph_info: dict[str, Any] | None = None
+    graph_error: str | None = None
+    if graph is not None:
+        try:
+            info = store_security_graph(graph, inv, outcome.account_name)
+            build = info.get("build") or {}
+            graph_info = {
+                "build_id": info.get("build_id"),
+                "nodes": info.get("nodes"),
+                "edges": info.get("edges"),
+                "seconds": round(float(info.get("seconds") or 0), 3),
+                "escalation_paths": build.get("escalation_paths"),
+            }
+        except StratusecError as exc:
+            graph_error = str(exc)
     return Evaluation(
         checks=len(report.counts),
         results=len(report.results),
@@ -67,6 +91,8 @@ def evaluate(store: Store, outcome: ScanOutcome) -> Evaluation:
         check_errors=report.errors,
         seconds=report.seconds,
         findings=summary,
+        graph=graph_info,
+        graph_error=graph_error,
     )
 
 
@@ -96,5 +122,9 @@ def scan(
             services=services,
             on_event=cb,
         )
-        results.append((outcome, evaluate(ctx.store, outcome) if checks else None))
+        if not checks:
+            results.append((outcome, None))
+            continue
+        with graph_store(ctx) as gs:
+            results.append((outcome, evaluate(ctx.store, outcome, gs)))
     return results
