@@ -407,3 +407,66 @@ def test_injection_text_is_only_data(open_findings):
     tagged = [f for f in findings if f["resource"]["name"] == "acme-public-assets"]
     assert tagged and all(f["resource"]["tags"]["description"] == INJECTION_TEXT for f in tagged)
     assert all(INJECTION_TEXT not in f["message"] for f in findings)
+
+
+@pytest.fixture(scope="module")
+def demo_paths(inv):
+    """Attack paths on the demo graph that the scan built (module home)."""
+    from stratusec.operations.paths import get_attack_paths
+
+    ctx = Context.load()
+    try:
+        buckets = [b.name for b in inv.of_type("aws_s3_bucket")]
+        per_bucket = {
+            b: get_attack_paths(ctx, account="acme-prod", source="internet", to=b, all_paths=True)[
+                1
+            ]
+            for b in buckets
+        }
+        to_admin = get_attack_paths(
+            ctx, account="acme-prod", source="lambda-processor", to="admin"
+        )[1]
+        ranked = get_attack_paths(ctx, account="acme-prod", limit=50)[1]
+    finally:
+        ctx.close()
+    return per_bucket, to_admin, ranked
+
+
+def test_internet_to_every_bucket_through_the_data_pipeline(demo_paths):
+    per_bucket, _, _ = demo_paths
+    assert len(per_bucket) == 4
+    for bucket, paths in per_bucket.items():
+        chains = {tuple((h.source_name, h.type, h.target_name) for h in p.hops): p for p in paths}
+        key = (
+            ("Internet", "EXPOSED_TO", "data-pipeline"),
+            ("data-pipeline", "RUNS_AS", "data-pipeline-role"),
+            ("data-pipeline-role", "CAN_ACCESS", bucket),
+        )
+        assert key in chains, f"{bucket}: {list(chains)}"
+        exposed, runs, access = chains[key].hops
+        assert "subnet public-a" in exposed.reason and "route 0.0.0.0/0 -> igw-" in exposed.reason
+        assert "8080" in (exposed.ports or "")
+        assert "through task-definition data-pipeline:1" in runs.reason
+        assert (
+            "policy data-pipeline-s3 statement 0 (PipelineBuckets) allows s3:* on *"
+            in access.reason
+        )
+        assert access.level == "admin" and not chains[key].conditional
+
+
+def test_lambda_processor_reaches_admin_role(demo_paths):
+    _, to_admin, _ = demo_paths
+    [path] = [p for p in to_admin if p.target_name == "admin-role"]
+    assert path.impact == "admin" and len(path.hops) == 1
+    hop = path.hops[0]
+    assert hop.type in ("CAN_ASSUME", "CAN_ESCALATE")
+    assert "assume-anything statement 0 allows sts:AssumeRole on *" in hop.reason
+    assert "BreakGlass" in hop.reason
+
+
+def test_paths_are_ranked_and_internet_paths_lead(demo_paths):
+    _, _, ranked = demo_paths
+    scores = [p.score for p in ranked]
+    assert scores == sorted(scores, reverse=True)
+    assert ranked[0].entry == "internet"
+    assert all(h.reason for p in ranked for h in p.hops)

@@ -8,6 +8,7 @@ store; this module resolves names, renders hops and ranks.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,11 +105,21 @@ def resolve(store: GraphStore, account: str, name: str, kinds: Sequence[str] = (
     return [r["uid"] for r in rows]
 
 
-def _hop_reason(etype: str, src: str, dst: str, reason: str | None) -> str:
+def _hop_reason(etype: str, src: str, dst: str, reason: str | None, props: Any = None) -> str:
     if reason:
         return reason
+    via = ""
+    if isinstance(props, str):
+        try:
+            props = json.loads(props)
+        except ValueError:
+            props = None
+    if isinstance(props, dict) and props.get("via"):
+        # e.g. ".../task-definition/data-pipeline:1" -> "task-definition data-pipeline:1"
+        kind_name = str(props["via"]).split(":", 5)[-1]
+        via = " through " + kind_name.replace("/", " ", 1)
     return {
-        "RUNS_AS": f"{src} runs as {dst}",
+        "RUNS_AS": f"{src} runs as {dst}{via}",
         "USES_TASK_DEFINITION": f"service {src} runs task definition {dst}",
         "HAS_INSTANCE_PROFILE": f"instance {src} has instance profile {dst}",
         "MEMBER_OF": f"{src} is a member of group {dst}",
@@ -188,7 +199,9 @@ def find_paths(
                 target=e["target"],
                 target_name=name(e["target"]),
                 type=e["type"],
-                reason=_hop_reason(e["type"], name(e["source"]), name(e["target"]), e["reason"]),
+                reason=_hop_reason(
+                    e["type"], name(e["source"]), name(e["target"]), e["reason"], e.get("props")
+                ),
                 conditional=bool(e["conditional"]),
                 level=e["level"],
                 path_id=e["path_id"],

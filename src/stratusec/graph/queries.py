@@ -300,7 +300,7 @@ def attack_hops() -> GraphQuery:
     cols = (
         "a.uid AS source, b.uid AS target, {label} AS type, r.reason AS reason, "
         "r.conditional AS conditional, r.level AS level, r.path_id AS path_id, "
-        "r.ports AS ports"
+        "r.ports AS ports, r.props AS props"
     )
     return GraphQuery(
         "attack_hops",
