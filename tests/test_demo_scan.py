@@ -325,6 +325,17 @@ EXPECTED_FINDINGS = {
         ("accessanalyzer_enabled_all_regions", "eu-west-1"),
     ],
     "M21": [("efs_file_system_encrypted", "shared-scratch")],
+    # Toxic combinations read from the security graph.
+    "T1": [
+        ("toxic_internet_path_to_sensitive_data", "data-pipeline"),
+        ("toxic_internet_path_to_sensitive_data", "order-processor"),
+        ("toxic_internet_path_to_sensitive_data", "orders-db"),
+    ],
+    "T2": [
+        ("toxic_principal_escalates_to_admin", "lambda-processor"),
+        ("toxic_principal_escalates_to_admin", "ci-deployer"),
+        ("toxic_principal_escalates_to_admin", "bob"),
+    ],
 }
 
 # (check, resource name) pairs that must have no open finding: the W rows of docs/demo.md.

@@ -32,6 +32,9 @@ class Inventory:
         accounts = {r.account for r in self._by_uid.values()}
         self.account_id = next(iter(accounts)) if len(accounts) == 1 else None
         self._memo: dict[str, Any] = {}
+        # The account's security graph (a stratusec.graph.paths.GraphView) when the scan
+        # built one; graph-aware checks yield nothing without it.
+        self.graph: Any = None
 
     def memo(self, key: str, compute: Callable[[], T]) -> T:
         """Compute an inventory-wide derived value once per inventory (per-resource checks

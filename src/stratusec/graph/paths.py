@@ -215,6 +215,8 @@ def find_paths(
         elif hops and hops[-1].type == "CAN_ACCESS":
             level = hops[-1].level or "read"
             impact, weight = f"sensitive data ({level})", LEVEL_IMPACT.get(level, 0.7)
+        elif tnode.get("sensitive") and hops and hops[-1].type == "EXPOSED_TO":
+            impact, weight = "sensitive data (exposed)", 0.9
         else:
             impact, weight = "resource", 0.6
         entry_kind = "internet" if r["entry"] == "internet" else "principal"
@@ -237,3 +239,26 @@ def find_paths(
             per_pair.setdefault((p.entry, p.target), p)
         paths = list(per_pair.values())
     return paths[:limit]
+
+
+class GraphView:
+    """What graph-aware checks see: attack paths in one account's stored graph."""
+
+    def __init__(self, store: GraphStore, account: str) -> None:
+        self.store = store
+        self.account = account
+
+    def attack_paths(
+        self,
+        *,
+        entries: Sequence[str] = (),
+        to: str = "any",
+        max_hops: int = 6,
+        limit: int = 10_000,
+    ) -> list[AttackPath]:
+        return find_paths(
+            self.store, self.account, entries=entries, to=to, max_hops=max_hops, limit=limit
+        )
+
+    def admin_uids(self) -> set[str]:
+        return {r["uid"] for r in _rows(self.store, self.account, queries.ADMIN_NODES)}

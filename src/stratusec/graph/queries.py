@@ -310,3 +310,11 @@ def attack_hops() -> GraphQuery:
         f"UNWIND $pairs AS p MATCH (a:Node {{graph: $graph, uid: p[0]}})-[r:{union}]->"
         "(b:Node {graph: $graph, uid: p[1]}) RETURN " + cols.format(label="type(r)"),
     )
+
+
+ADMIN_NODES = GraphQuery(
+    "admin_nodes",
+    "Admin-equivalent nodes.",
+    "MATCH (n:Node) WHERE n.admin = true RETURN n.uid AS uid",
+    "MATCH (n:Node {graph: $graph, admin: true}) RETURN n.uid AS uid",
+)

@@ -11,6 +11,7 @@ from stratusec.checks import Inventory
 from stratusec.checks.runner import run_checks
 from stratusec.errors import StratusecError
 from stratusec.findings.lifecycle import RecordSummary, record_results
+from stratusec.graph.paths import GraphView
 from stratusec.graph.security_graph import store_security_graph
 from stratusec.graph.store import GraphStore
 from stratusec.operations.context import Context
@@ -51,23 +52,11 @@ class Evaluation:
 
 
 def evaluate(store: Store, outcome: ScanOutcome, graph: GraphStore | None = None) -> Evaluation:
-    """Run every check over the scan's inventory, record the findings, and rebuild the
-    account's security graph (atomically for readers) when a graph store is given."""
+    """Rebuild the account's security graph (atomically for readers) when a graph store
+    is given, run every check over the scan's inventory (graph-aware checks read attack
+    paths from that graph) and record the findings."""
     inv = Inventory(
         store.iter_resources(outcome.scan_id, include_raw=False), regions=outcome.regions
-    )
-    report = run_checks(inv)
-    complete = outcome.status == "succeeded" and set(outcome.services) == set(
-        registry.all_services()
-    )
-    summary = record_results(
-        store,
-        scan_id=outcome.scan_id,
-        account_name=outcome.account_name,
-        account_id=outcome.account_id,
-        report=report,
-        resource_tags={r.uid: r.tags for r in inv.all()},
-        complete=complete,
     )
     graph_info: dict[str, Any] | None = None
     graph_error: str | None = None
@@ -82,8 +71,22 @@ def evaluate(store: Store, outcome: ScanOutcome, graph: GraphStore | None = None
                 "seconds": round(float(info.get("seconds") or 0), 3),
                 "escalation_paths": build.get("escalation_paths"),
             }
+            inv.graph = GraphView(graph, outcome.account_name)
         except StratusecError as exc:
             graph_error = str(exc)
+    report = run_checks(inv)
+    complete = outcome.status == "succeeded" and set(outcome.services) == set(
+        registry.all_services()
+    )
+    summary = record_results(
+        store,
+        scan_id=outcome.scan_id,
+        account_name=outcome.account_name,
+        account_id=outcome.account_id,
+        report=report,
+        resource_tags={r.uid: r.tags for r in inv.all()},
+        complete=complete,
+    )
     return Evaluation(
         checks=len(report.counts),
         results=len(report.results),
