@@ -144,3 +144,73 @@ class SuppressionRow(Base):
     expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     lifted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     lifted_by: Mapped[str | None] = mapped_column(String(128))
+
+
+class AuditRow(Base):
+    """One governed call (allowed, denied, failed, pending), hash-chained: ``hash`` covers
+    the record's canonical content and ``prev_hash`` (the previous record's hash)."""
+
+    __tablename__ = "audit_records"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(32), unique=True)
+    time: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    principal: Mapped[str] = mapped_column(String(256), index=True)
+    on_behalf_of: Mapped[str | None] = mapped_column(String(256))
+    agent: Mapped[str | None] = mapped_column(String(256))
+    face: Mapped[str] = mapped_column(String(32))  # cli | mcp-stdio | mcp-http
+    tool: Mapped[str] = mapped_column(String(128), index=True)
+    arguments: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # redacted
+    decision: Mapped[str] = mapped_column(String(32))  # allow | deny | require_approval
+    rule: Mapped[str | None] = mapped_column(Text)
+    approval_id: Mapped[str | None] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(32))  # ok | error | denied | pending
+    error: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[float | None] = mapped_column()
+    result_size: Mapped[int | None] = mapped_column(Integer)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class TokenRow(Base):
+    """A static bearer token: only its SHA-256 is stored; shown once at creation."""
+
+    __tablename__ = "tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    role: Mapped[str] = mapped_column(String(64))
+    for_human: Mapped[str] = mapped_column(String(256))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # shown in listings, not a secret
+    created_by: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_by: Mapped[str | None] = mapped_column(String(256))
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ApprovalRow(Base):
+    """A request to run one tool with exactly these arguments, decided out of band by a
+    different human; runs once."""
+
+    __tablename__ = "approvals"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tool: Mapped[str] = mapped_column(String(128))
+    arguments: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    args_digest: Mapped[str] = mapped_column(String(64))
+    requester: Mapped[str] = mapped_column(String(256))
+    on_behalf_of: Mapped[str | None] = mapped_column(String(256))
+    agent: Mapped[str | None] = mapped_column(String(256))
+    reason: Mapped[str | None] = mapped_column(Text)
+    # pending | approved | denied | expired | executed
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str | None] = mapped_column(String(256))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    executed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
