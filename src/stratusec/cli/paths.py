@@ -42,8 +42,7 @@ def paths(
     limit: int = typer.Option(20, "--limit", min=1, max=1000),
     output: str = typer.Option("table", "--output", "-o", help="table or json"),
 ) -> None:
-    """Find attack paths from an entry to admin or sensitive data, ranked by
-    exploitability x impact, with the reason for every hop."""
+    """Attack paths to admin or sensitive data, ranked, with a reason for every hop."""
     if output not in ("table", "json"):
         raise StratusecError(f"unknown output {output!r}; valid: table, json")
     ctx = Context.load()

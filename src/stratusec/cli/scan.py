@@ -166,7 +166,7 @@ def scan(
         True, "--progress/--no-progress", help="Show progress on stderr."
     ),
 ) -> None:
-    """Collect the inventory of configured accounts into the store.
+    """Collect the inventory, run the checks and rebuild the security graph.
 
     Exit codes: 0 success, 1 partial (some APIs failed, listed), 2 bad input or config.
     """
