@@ -7,8 +7,10 @@ import sys
 import typer
 
 from stratusec import __version__
+from stratusec.cli import audit as audit_cmd
 from stratusec.cli import demo as demo_cmd
 from stratusec.cli import findings as findings_cmd
+from stratusec.cli import governance as governance_cmd
 from stratusec.cli import graph as graph_cmd
 from stratusec.cli import init as init_cmd
 from stratusec.cli import paths as paths_cmd
@@ -52,6 +54,9 @@ app.add_typer(findings_cmd.suppress_app, name="suppress")
 app.command("report")(report_cmd.report)
 app.command("paths")(paths_cmd.paths)
 app.add_typer(graph_cmd.app, name="graph")
+app.add_typer(governance_cmd.token_app, name="token")
+app.add_typer(governance_cmd.approvals_app, name="approvals")
+app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(demo_cmd.app, name="demo")
 
 

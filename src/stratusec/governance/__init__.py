@@ -1,0 +1,1 @@
+"""Governance: identity, authorization, approvals and the tamper-evident audit log."""

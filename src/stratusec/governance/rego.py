@@ -1,0 +1,315 @@
+"""The optional Rego authorization policy (``authz.rego``), evaluated with regopy.
+
+Contract (Rego v1 syntax)::
+
+    package stratusec.authz
+
+    deny contains reason if { ... }              # any reason -> deny
+    require_approval contains reason if { ... }  # any reason -> pending approval
+    allow := <bool>                              # optional; false -> deny
+
+The policy is compiled once into a bundle and evaluated through the bundle entrypoint.
+Everything fails closed: a policy that does not parse or compile raises a
+:class:`StratusecError` naming ``file:line[:col]``; an evaluation error or an unexpected
+result is a deny with reason ``authorization policy failed: ...``. Nothing the C library
+prints may reach fd 1 (the MCP stdio stream): compilation runs with fd 1 redirected.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from regopy import Interpreter, LogLevel, NodeKind, RegoError
+from regopy.rego_shared import (
+    rego_bundle_query_entrypoint,
+    rego_free_output,
+    rego_node_get,
+    rego_node_json,
+    rego_node_size,
+    rego_node_type,
+    rego_node_value,
+    rego_output_node,
+    rego_output_ok,
+    rego_output_string,
+    rego_set_input_term,
+)
+
+from stratusec.errors import StratusecError
+
+PACKAGE = "stratusec.authz"
+ENTRYPOINT = "stratusec/authz"
+_FAILED = "authorization policy failed: "
+
+_KEYWORDS = frozenset(
+    {"if", "contains", "in", "some", "every", "not", "with", "else", "default", "as", "import"}
+)
+# rego-cpp error header: (error <len>:<file>|<byte offset>|<length> (errormsg <len>:<text>)
+_PARSE_ERR = re.compile(r"\(error \d+:[^|\n]*\|(\d+)\|\d+\s*\(errormsg \d+:([^\n]*?)\)*\s*$", re.M)
+# a file:line:col the C library may print on fd 1
+_PRINTED_LOC = re.compile(r":(\d+):(\d+)")
+_V0_PARTIAL = re.compile(r"^(\w+)\s*\[[^\]]*\]\s*(\{|if\b|=|:=)")
+_V0_BODY = re.compile(r"^(\w+)(\s*(:?=)\s*[^{]*?)?\s*\{")
+_CALL = re.compile(r"(?<![\w.])([A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*)\s*\(")
+_FUNC_DEF = re.compile(r"^([A-Za-z_]\w*)\s*\(", re.M)
+_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|`[^`]*`')
+
+
+class PolicyError(StratusecError):
+    """The authorization policy cannot be loaded (it does not parse, compile or lint)."""
+
+
+def line_col(source: str, byte_offset: int) -> tuple[int, int]:
+    """1-based line and column of a UTF-8 byte offset into ``source``."""
+    prefix = source.encode("utf-8")[: max(byte_offset, 0)].decode("utf-8", errors="ignore")
+    line = prefix.count("\n") + 1
+    return line, len(prefix) - (prefix.rfind("\n") + 1) + 1
+
+
+@contextlib.contextmanager
+def _capture_fd1() -> Iterator[list[str]]:
+    """Redirect fd 1 to a temp file for the block; the captured text lands in the list."""
+    out: list[str] = []
+    sys.stdout.flush()
+    with tempfile.TemporaryFile() as tmp:
+        saved = os.dup(1)
+        try:
+            os.dup2(tmp.fileno(), 1)
+            yield out
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            tmp.seek(0)
+            out.append(tmp.read().decode("utf-8", errors="replace"))
+
+
+def _strip(source: str) -> str:
+    """Blank out comments and string literals (keeping offsets and newlines)."""
+    out = _STRING.sub(lambda m: '"' + re.sub(r"[^\n]", " ", m.group(0)[1:-1]) + '"', source)
+    return re.sub(r"#[^\n]*", lambda m: " " * len(m.group(0)), out)
+
+
+def _errors(node: Any) -> list[tuple[str, str]]:
+    """(message, ast text) pairs from a regopy error node tree."""
+    found: list[tuple[str, str]] = []
+
+    def walk(n: Any) -> None:
+        kind = rego_node_type(n)
+        if kind == NodeKind.Error:
+            msg, ast = "", ""
+            for i in range(rego_node_size(n)):
+                child = rego_node_get(n, i)
+                ck = rego_node_type(child)
+                if ck == NodeKind.ErrorMessage:
+                    msg = rego_node_value(child)
+                elif ck == NodeKind.ErrorAst and rego_node_size(child):
+                    with contextlib.suppress(Exception):
+                        ast = rego_node_json(rego_node_get(child, 0))
+            found.append((msg, ast))
+            return
+        for i in range(rego_node_size(n)):
+            walk(rego_node_get(n, i))
+
+    walk(node)
+    return found
+
+
+class RegoPolicy:
+    """A compiled ``authz.rego``; :meth:`evaluate` is thread-safe."""
+
+    def __init__(self, path: Path, interp: Interpreter, bundle: Any) -> None:
+        self.path = path
+        self._interp = interp
+        self._bundle = bundle
+        self._lock = threading.Lock()
+
+    @property
+    def rule(self) -> str:
+        return f"rego:{self.path.name}"
+
+    # -- loading -------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: Path | str) -> RegoPolicy:
+        p = Path(path)
+        try:
+            source = p.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PolicyError(f"cannot read authorization policy {p}: {exc}") from exc
+        return cls.from_source(source, p)
+
+    @classmethod
+    def from_source(cls, source: str, path: Path | str = "authz.rego") -> RegoPolicy:
+        p = Path(path)
+        cls._lint(source, p)
+        interp = Interpreter()
+        interp.log_level = LogLevel.NONE
+        with _capture_fd1() as printed:
+            try:
+                interp.add_module(p.name, source)
+                bundle = interp.build(None, [ENTRYPOINT])
+                ok = bundle.ok()
+            except RegoError as exc:
+                raise cls._parse_error(str(exc), source, p) from None
+        text = "".join(printed).strip()
+        if not ok or text:
+            m = _PRINTED_LOC.search(text)
+            where = f"{p}:{m.group(1)}:{m.group(2)}" if m else f"{p}"
+            first = text.splitlines()[0] if text else "the policy does not compile"
+            raise PolicyError(f"{where}: authorization policy does not compile: {first}")
+        policy = cls(p, interp, bundle)
+        policy._probe(source)
+        return policy
+
+    @staticmethod
+    def _parse_error(message: str, source: str, p: Path) -> PolicyError:
+        m = _PARSE_ERR.search(message)
+        if not m:
+            return PolicyError(f"{p}: authorization policy does not parse: {message.strip()}")
+        line, col = line_col(source, int(m.group(1)))
+        return PolicyError(f"{p}:{line}:{col}: authorization policy does not parse: {m.group(2)}")
+
+    @classmethod
+    def _lint(cls, source: str, p: Path) -> None:
+        stripped = _strip(source)
+        lines = stripped.splitlines()
+        if not any(ln.strip() == f"package {PACKAGE}" for ln in lines):
+            raise PolicyError(f"{p}:1: authorization policy must declare 'package {PACKAGE}'")
+        heads = {"deny", "require_approval", "allow"}
+        defined: set[str] = set()
+        for no, ln in enumerate(lines, 1):
+            if not ln or ln[0].isspace():
+                continue
+            m = _V0_PARTIAL.match(ln)
+            if m:
+                raise PolicyError(
+                    f"{p}:{no}: v0-style rule '{m.group(1)}[...]' is not allowed (in Rego v1 it "
+                    "builds an object, not a set); write "
+                    f"'{m.group(1)} contains reason if {{ ... }}'"
+                )
+            m = _V0_BODY.match(ln)
+            if m and not re.search(r"\bif\b", ln):
+                raise PolicyError(
+                    f"{p}:{no}: v0-style rule '{m.group(1)} {{ ... }}' without 'if' is not "
+                    "allowed; use Rego v1 syntax ('... if { ... }')"
+                )
+            word = re.match(r"(?:default\s+)?(\w+)", ln)
+            if word and word.group(1) in heads:
+                defined.add(word.group(1))
+                if word.group(1) in ("deny", "require_approval") and not re.match(
+                    rf"{word.group(1)}\s+contains\b", ln
+                ):
+                    raise PolicyError(
+                        f"{p}:{no}: '{word.group(1)}' must be a set rule: "
+                        f"'{word.group(1)} contains reason if {{ ... }}'"
+                    )
+        if not defined:
+            raise PolicyError(
+                f"{p}: authorization policy defines none of deny, require_approval, allow"
+            )
+        # Unknown functions: rego-cpp only reports them when a rule reaches the call.
+        user_funcs = set(_FUNC_DEF.findall(stripped))
+        probe = Interpreter()
+        for no, ln in enumerate(lines, 1):
+            for m in _CALL.finditer(ln):
+                name = m.group(1)
+                if name in _KEYWORDS or name in user_funcs or name.startswith("data."):
+                    continue
+                if not probe.is_builtin(name):
+                    raise PolicyError(
+                        f"{p}:{no}:{m.start(1) + 1}: authorization policy does not compile: "
+                        f"unknown function {name!r}"
+                    )
+
+    def _probe(self, source: str) -> None:
+        """Evaluate once at load: errors the compiler defers to evaluation surface here."""
+        sample = {
+            "principal": "probe",
+            "on_behalf_of": "probe",
+            "role": "reader",
+            "agent": "probe",
+            "tool": "scan",
+            "arguments": {},
+            "account": {"name": "probe", "id": "000000000000", "tags": {}},
+        }
+        with _capture_fd1():
+            result = self._run(sample)
+        if isinstance(result, str):
+            where = str(self.path)
+            m = re.search(r"near (.+)$", result)
+            if m:
+                hits = [i for i, ln in enumerate(source.splitlines(), 1) if m.group(1) in ln]
+                if len(hits) == 1:
+                    where = f"{self.path}:{hits[0]}"
+            raise PolicyError(f"{where}: authorization policy does not compile: {result}")
+
+    # -- evaluation ----------------------------------------------------------------------
+
+    def _run(self, value: dict[str, Any]) -> dict[str, Any] | str:
+        """The package document for ``value``, or an error string."""
+        try:
+            term = json.dumps(value, allow_nan=False, default=str)
+        except (TypeError, ValueError) as exc:
+            return f"input is not JSON: {exc}"
+        with self._lock:
+            try:
+                rego_set_input_term(self._interp._impl, term)
+                out = rego_bundle_query_entrypoint(
+                    self._interp._impl, self._bundle._impl, ENTRYPOINT
+                )
+            except RegoError as exc:
+                return str(exc).strip().splitlines()[0] if str(exc).strip() else "evaluation error"
+            try:
+                ok = rego_output_ok(out)
+                text = rego_output_string(out) if ok else ""
+                if ok and text.startswith("{"):
+                    try:
+                        doc = json.loads(text)
+                    except ValueError:
+                        doc = None
+                    exprs = doc.get("expressions") if isinstance(doc, dict) else None
+                    if isinstance(exprs, list) and len(exprs) == 1 and isinstance(exprs[0], dict):
+                        return exprs[0]
+                    return f"unexpected result {text[:200]}"
+                if ok and text.strip() == "undefined":
+                    return "the policy document is undefined"
+                errs = _errors(rego_output_node(out))
+                if not errs:
+                    return f"unexpected result {text[:200]}"
+                msg, ast = errs[0]
+                return f"{msg} near {ast}" if ast else msg
+            finally:
+                rego_free_output(out)
+
+    def evaluate(self, value: dict[str, Any]) -> tuple[str, list[str]]:
+        """``(effect, reasons)`` for one call; any failure is ``("deny", [...failed...])``."""
+        result = self._run(value)
+        if isinstance(result, str):
+            return "deny", [_FAILED + result]
+        deny = result.get("deny", [])
+        approval = result.get("require_approval", [])
+        allow = result.get("allow", True)
+        for name, v in (("deny", deny), ("require_approval", approval)):
+            if not isinstance(v, list):
+                return "deny", [_FAILED + f"'{name}' must be a set of reasons, got {json.dumps(v)}"]
+        if not isinstance(allow, bool):
+            return "deny", [_FAILED + f"'allow' must be a boolean, got {json.dumps(allow)}"]
+        if deny:
+            return "deny", [_reason(r) for r in deny]
+        if not allow:
+            return "deny", ["the authorization policy does not allow this call"]
+        if approval:
+            return "require_approval", [_reason(r) for r in approval]
+        return "allow", []
+
+
+def _reason(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
