@@ -37,7 +37,7 @@ import ladybug as lb
 from stratusec import paths
 from stratusec.errors import NotFoundError, StratusecError
 from stratusec.graph import schema
-from stratusec.graph.readonly import ReadOnlyViolation, check_read_only
+from stratusec.graph.readonly import ReadOnlyViolation
 from stratusec.graph.store import (
     DEFAULT_LIMIT,
     DEFAULT_TIMEOUT_MS,
@@ -47,8 +47,7 @@ from stratusec.graph.store import (
     GraphTimeoutError,
     QueryResult,
     check_account,
-    check_limits,
-    check_params,
+    checked_query,
     jsonable,
     new_build_id,
     truncation_message,
@@ -141,11 +140,8 @@ class LadybugReader:
         timeout_ms: int = DEFAULT_TIMEOUT_MS,
     ) -> QueryResult:
         """Run one user statement: allowlist first, then the read-only handle."""
-        check_limits(limit, timeout_ms)
-        statement = check_read_only(cypher, "ladybug")
-        return self._execute_unchecked(
-            statement, check_params(params), limit=limit, timeout_ms=timeout_ms
-        )
+        statement, bound = checked_query(cypher, params, limit, timeout_ms, "ladybug")
+        return self._execute_unchecked(statement, bound, limit=limit, timeout_ms=timeout_ms)
 
     def _execute_unchecked(
         self,
@@ -399,13 +395,9 @@ class LadybugStore:
         limit: int = DEFAULT_LIMIT,
         timeout_ms: int = DEFAULT_TIMEOUT_MS,
     ) -> QueryResult:
-        check_limits(limit, timeout_ms)
-        statement = check_read_only(cypher, "ladybug")
-        params = check_params(params)
+        statement, bound = checked_query(cypher, params, limit, timeout_ms, "ladybug")
         with self.snapshot(account) as reader:
-            result = reader._execute_unchecked(
-                statement, params, limit=limit, timeout_ms=timeout_ms
-            )
+            result = reader._execute_unchecked(statement, bound, limit=limit, timeout_ms=timeout_ms)
         result.account = account
         return result
 

@@ -40,7 +40,7 @@ from neo4j.exceptions import (
 
 from stratusec.errors import CredentialsError, NotFoundError, StratusecError
 from stratusec.graph import schema
-from stratusec.graph.readonly import ReadOnlyViolation, check_read_only
+from stratusec.graph.readonly import ReadOnlyViolation
 from stratusec.graph.store import (
     DEFAULT_LIMIT,
     DEFAULT_TIMEOUT_MS,
@@ -50,8 +50,7 @@ from stratusec.graph.store import (
     GraphTimeoutError,
     QueryResult,
     check_account,
-    check_limits,
-    check_params,
+    checked_query,
     jsonable,
     new_build_id,
     truncation_message,
@@ -149,11 +148,8 @@ class Neo4jReader:
         limit: int = DEFAULT_LIMIT,
         timeout_ms: int = DEFAULT_TIMEOUT_MS,
     ) -> QueryResult:
-        check_limits(limit, timeout_ms)
-        statement = check_read_only(cypher, "neo4j")
-        return self._execute_unchecked(
-            statement, check_params(params), limit=limit, timeout_ms=timeout_ms
-        )
+        statement, bound = checked_query(cypher, params, limit, timeout_ms, "neo4j")
+        return self._execute_unchecked(statement, bound, limit=limit, timeout_ms=timeout_ms)
 
     def _execute_unchecked(
         self,
@@ -333,9 +329,8 @@ class Neo4jStore:
         timeout_ms: int = DEFAULT_TIMEOUT_MS,
     ) -> QueryResult:
         check_account(account)
-        check_limits(limit, timeout_ms)
-        statement = check_read_only(cypher, "neo4j")
-        return self._read(account, statement, check_params(params), limit, timeout_ms)
+        statement, bound = checked_query(cypher, params, limit, timeout_ms, "neo4j")
+        return self._read(account, statement, bound, limit, timeout_ms)
 
     def snapshot(self, account: str) -> Neo4jReader:
         build = self.current_build(account)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from stratusec.config import ACCOUNT_NAME
 from stratusec.errors import StratusecError
 from stratusec.graph import schema
+from stratusec.graph.readonly import Dialect, check_read_only
 
 if TYPE_CHECKING:
     from stratusec.config import Config
@@ -195,6 +196,19 @@ def check_limits(limit: int, timeout_ms: int) -> None:
 
 
 _PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def checked_query(
+    cypher: str,
+    params: Mapping[str, Any] | None,
+    limit: int,
+    timeout_ms: int,
+    dialect: Dialect,
+) -> tuple[str, dict[str, Any]]:
+    """The gate every user statement passes: limits, the read-only allowlist, parameters.
+    Returns (statement, params) ready for the backend's read-only execution."""
+    check_limits(limit, timeout_ms)
+    return check_read_only(cypher, dialect), check_params(params)
 
 
 def check_params(params: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from stratusec.iam import (
     parse_policy,
     trust_allows,
 )
+from stratusec.iam.principals import principal_policies
 from stratusec.inventory.models import Resource
 
 ROOT_REPORT_USER = "<root_account>"
@@ -1816,27 +1817,14 @@ def role_admin(role: Resource, inv: Inventory) -> tuple[str, str, dict[str, Any]
     ``admin`` / ``conditional`` (admin when condition keys unknown here hold) /
     ``mfa`` (admin only with MFA, which service sessions never carry) / ``no`` /
     ``unknown``. SCPs are not in the inventory and are not applied."""
-    if _missing(role, "inline_policies", "managed_policy_arns"):
+    pp = principal_policies(role, inv)
+    assert pp is not None  # role_admin is only called for aws_iam_role records
+    own = (f"inline policies of {role.name}", f"managed policies of {role.name}")
+    if any(u in own for u in pp.unread):
         return "unknown", f"the policies of role {role.name} could not be read", {}
-    policies = [
-        parse_policy(doc, f"inline {name}")
-        for name, doc in sorted((role.config["inline_policies"] or {}).items())
-    ]
-    missing: list[str] = []
-    for arn in role.config["managed_policy_arns"] or []:
-        rec = inv.get(arn)
-        if rec is None or _missing(rec, "policy") or rec.config["policy"] is None:
-            missing.append(str(arn))
-        else:
-            policies.append(parse_policy(rec.config["policy"], rec.name))
-    boundary = None
     boundary_arn = role.config.get("permissions_boundary")
-    if boundary_arn:
-        rec = inv.get(boundary_arn)
-        if rec is None or _missing(rec, "policy") or rec.config["policy"] is None:
-            missing.append(f"boundary {boundary_arn}")
-        else:
-            boundary = parse_policy(rec.config["policy"], f"boundary {rec.name}")
+    missing = [f"boundary {u}" if u == boundary_arn else u for u in pp.unread]
+    policies, boundary = list(pp.identity), pp.boundary
     d = admin_decision(policies, permissions_boundary=boundary)
     text, refs, keys = _grant_text([d])
     evidence = {"statements": refs, "decision": d.decision, "unread_policies": missing}

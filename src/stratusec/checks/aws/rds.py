@@ -31,6 +31,22 @@ def _cluster(db: Resource, inv: Inventory) -> Resource | None:
     return found[0] if found else None
 
 
+def _settings_source(db: Resource, inv: Inventory) -> Resource | Outcome:
+    """Where an instance's backup, Multi-AZ and deletion-protection settings live: the
+    instance itself, or its Aurora cluster (UNKNOWN when that cluster is not in the
+    inventory)."""
+    if not db.config.get("cluster_identifier"):
+        return db
+    cluster = _cluster(db, inv)
+    if cluster is None:
+        return unknown(
+            db,
+            f"DB instance {db.name} belongs to cluster {db.config['cluster_identifier']}, "
+            "which is not in the inventory.",
+        )
+    return cluster
+
+
 def _env(db: Resource) -> str:
     """``" (environment=production)"`` from the usual environment tags, else ``""``."""
     for key in ("environment", "Environment", "env", "Env", "stage"):
@@ -236,16 +252,9 @@ def rds_instance_not_public(db: Resource, inv: Inventory) -> Outcome:
 def rds_instance_backups_enabled(db: Resource, inv: Inventory) -> Outcome | None:
     if db.config.get("replicate_source_db"):
         return None
-    source = db
-    if db.config.get("cluster_identifier"):
-        cluster = _cluster(db, inv)
-        if cluster is None:
-            return unknown(
-                db,
-                f"DB instance {db.name} belongs to cluster {db.config['cluster_identifier']}, "
-                "which is not in the inventory.",
-            )
-        source = cluster
+    source = _settings_source(db, inv)
+    if isinstance(source, Outcome):
+        return source
     days = (
         None
         if _unread(source, "backup_retention_period")
@@ -292,16 +301,9 @@ def rds_instance_backups_enabled(db: Resource, inv: Inventory) -> Outcome | None
 def rds_instance_multi_az(db: Resource, inv: Inventory) -> Outcome | None:
     if db.config.get("replicate_source_db"):
         return None
-    source = db
-    if db.config.get("cluster_identifier"):
-        cluster = _cluster(db, inv)
-        if cluster is None:
-            return unknown(
-                db,
-                f"DB instance {db.name} belongs to cluster {db.config['cluster_identifier']}, "
-                "which is not in the inventory.",
-            )
-        source = cluster
+    source = _settings_source(db, inv)
+    if isinstance(source, Outcome):
+        return source
     value = None if _unread(source, "multi_az") else source.config.get("multi_az")
     via = f" (cluster {source.name})" if source is not db else ""
     if value is None:
@@ -341,16 +343,9 @@ def rds_instance_multi_az(db: Resource, inv: Inventory) -> Outcome | None:
     },
 )
 def rds_instance_deletion_protection(db: Resource, inv: Inventory) -> Outcome:
-    source = db
-    if db.config.get("cluster_identifier"):
-        cluster = _cluster(db, inv)
-        if cluster is None:
-            return unknown(
-                db,
-                f"DB instance {db.name} belongs to cluster {db.config['cluster_identifier']}, "
-                "which is not in the inventory.",
-            )
-        source = cluster
+    source = _settings_source(db, inv)
+    if isinstance(source, Outcome):
+        return source
     value = (
         None if _unread(source, "deletion_protection") else source.config.get("deletion_protection")
     )
