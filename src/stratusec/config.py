@@ -114,14 +114,74 @@ class ScanSettings(_Strict):
     read_timeout: float = Field(default=60.0, gt=0)
 
 
+class OidcSettings(_Strict):
+    """Accept OIDC JWTs as bearer tokens on the MCP HTTP server.
+
+    The token's signature (keys from ``jwks_url`` or ``jwks_file``), issuer, audience and
+    expiry are checked; a token for another audience is refused. The human is read from
+    ``human_claim``; the role from ``role_claim`` if the token has it, else from the first
+    group in ``groups_claim`` that ``group_roles`` maps, else ``default_role`` (none: refused).
+    """
+
+    issuer: str = Field(min_length=1)
+    audience: str = Field(min_length=1, description="this server's URL, e.g. https://host/mcp")
+    jwks_url: str | None = None
+    jwks_file: str | None = None
+    human_claim: str = "email"
+    role_claim: str | None = "stratusec_role"
+    groups_claim: str | None = "groups"
+    group_roles: dict[str, str] = Field(default_factory=dict)
+    default_role: str | None = None
+    algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256", "PS256", "EdDSA"])
+    leeway_seconds: int = Field(default=30, ge=0, le=300)
+    jwks_cache_seconds: int = Field(default=300, ge=0, le=86400)
+
+    @model_validator(mode="after")
+    def _keys(self) -> OidcSettings:
+        if bool(self.jwks_url) == bool(self.jwks_file):
+            raise ValueError("set exactly one of 'jwks_url' and 'jwks_file'")
+        if self.jwks_url and not self.jwks_url.startswith(
+            ("https://", "http://127.", "http://localhost")
+        ):
+            raise ValueError("jwks_url must be https:// (plain http only on loopback)")
+        bad = sorted({a for a in self.algorithms if a.upper() in ("NONE",) or a.startswith("HS")})
+        if bad:
+            raise ValueError(
+                f"algorithms {', '.join(bad)} are not accepted: "
+                "use asymmetric keys (RS/ES/PS/EdDSA)"
+            )
+        return self
+
+
+class RateLimit(_Strict):
+    """Per-token (per-principal over stdio) limit on governed calls: a token bucket."""
+
+    per_minute: int = Field(default=600, ge=1, le=1_000_000)
+    burst: int = Field(default=120, ge=1, le=1_000_000)
+
+
+class GovernanceSettings(_Strict):
+    policy: str | None = Field(
+        default=None,
+        description="Rego authorization policy; default <home>/authz.rego when that file exists",
+    )
+    stdio_role: str = Field(default="reader", description="role of an agent over MCP stdio")
+    cli_role: str = Field(default="admin", description="role of the OS user at the CLI")
+    approval_ttl: str = Field(default="24h", pattern=r"^\d+[mhdw]$")
+    rate_limit: RateLimit = Field(default_factory=RateLimit)
+    oidc: OidcSettings | None = None
+
+
 class Config(_Strict):
     version: Literal[1] = 1
     accounts: list[Account] = Field(default_factory=list)
     storage: Storage = Field(default_factory=Storage)
     scan: ScanSettings = Field(default_factory=ScanSettings)
-    # Filled in by the governance layer: role definitions and token settings.
+    # Role definitions (validated by stratusec.governance.authz.load_roles).
     roles: dict[str, Any] = Field(default_factory=dict)
+    # Reserved by earlier versions (written as an empty mapping); not read.
     tokens: dict[str, Any] = Field(default_factory=dict)
+    governance: GovernanceSettings = Field(default_factory=GovernanceSettings)
 
     @model_validator(mode="after")
     def _unique(self) -> Config:

@@ -360,6 +360,7 @@ def test_export_jsonl(log: AuditLog) -> None:
         "result_size",
         "prev_hash",
         "hash",
+        "call_id",
     }
     assert all(record_hash(d) == d["hash"] for d in docs)  # verifiable offline
 
@@ -440,3 +441,15 @@ def test_cli_list_and_export(cli_log: AuditLog, tmp_path: Path) -> None:
     assert res.exit_code == 0
     assert len(target.read_text().splitlines()) == 2
     assert target.stat().st_mode & 0o077 == 0  # not readable by others
+
+
+def test_call_id_is_hashed_when_set_and_older_records_still_verify(log: AuditLog) -> None:
+    """call_id (added in migration 0004) is part of the hash when present; records without
+    it hash exactly as before, so chains written by older versions still verify."""
+    log.append(entry())  # no call_id: the pre-0004 canonical form
+    log.append(AuditEntry(**{**entry().__dict__, "call_id": "c" * 32}))
+    assert log.verify().ok
+    with log.store.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_records SET call_id = 'd' WHERE seq = 2"))
+    res = log.verify()
+    assert not res.ok and res.first_bad_seq == 2

@@ -13,6 +13,7 @@ from stratusec.cli import findings as findings_cmd
 from stratusec.cli import governance as governance_cmd
 from stratusec.cli import graph as graph_cmd
 from stratusec.cli import init as init_cmd
+from stratusec.cli import mcp as mcp_cmd
 from stratusec.cli import paths as paths_cmd
 from stratusec.cli import report as report_cmd
 from stratusec.cli import scan as scan_cmd
@@ -58,6 +59,7 @@ app.add_typer(governance_cmd.token_app, name="token")
 app.add_typer(governance_cmd.approvals_app, name="approvals")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(demo_cmd.app, name="demo")
+app.add_typer(mcp_cmd.app, name="mcp")
 
 
 def main() -> None:

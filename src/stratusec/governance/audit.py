@@ -22,11 +22,15 @@ they are hashed or stored.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import math
+import os
+import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -62,6 +66,8 @@ HASHED_FIELDS = (
     "result_size",
     "prev_hash",
 )
+# Fields added after the first release: hashed only when set, so older chains still verify.
+OPTIONAL_HASHED_FIELDS = ("call_id",)
 # Column widths of audit_records (longer values are cut before hashing).
 _WIDTHS = {
     "principal": 256,
@@ -72,6 +78,7 @@ _WIDTHS = {
     "decision": 32,
     "approval_id": 32,
     "outcome": 32,
+    "call_id": 32,
 }
 ExportFormat = Literal["jsonl", "ocsf"]
 EXPORT_FORMATS: tuple[str, ...] = ("jsonl", "ocsf")
@@ -99,6 +106,7 @@ class AuditEntry:
     error: str | None = None
     duration_ms: float | None = None
     result_size: int | None = None
+    call_id: str | None = None
 
 
 @dataclass
@@ -149,6 +157,9 @@ def canonical(record: dict[str, Any]) -> bytes:
         if name == "time" and isinstance(v, dt.datetime):
             v = _fmt_time(v)
         body[name] = _jsonable(v)
+    for name in OPTIONAL_HASHED_FIELDS:
+        if record.get(name) is not None:
+            body[name] = _jsonable(record[name])
     return json.dumps(
         body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode("utf-8")
@@ -179,6 +190,7 @@ def row_dict(row: AuditRow) -> dict[str, Any]:
         "result_size": row.result_size,
         "prev_hash": row.prev_hash,
         "hash": row.hash,
+        "call_id": row.call_id,
     }
 
 
@@ -191,9 +203,42 @@ def _cut(name: str, value: str | None) -> str | None:
 
 
 # -- the log ----------------------------------------------------------------------------
+# A Core insert with bound parameters: compiled once, unlike an ORM insert().values(**row).
+_INSERT = insert(AuditRow.__table__)  # type: ignore[arg-type]
+_LAST = select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)
+
+_PROCESS_LOCKS: dict[str, threading.Lock] = {}
+_PROCESS_LOCKS_GUARD = threading.Lock()
+
+
+def _process_lock(url: str) -> threading.Lock:
+    """One lock per database in this process: appends from threads queue on it instead of
+    colliding in SQLite's busy handler (which sleeps in steps of milliseconds)."""
+    with _PROCESS_LOCKS_GUARD:
+        return _PROCESS_LOCKS.setdefault(url, threading.Lock())
+
+
+@contextmanager
+def _file_lock(path: str | None) -> Iterator[None]:
+    """Across processes on one SQLite file: an advisory lock the kernel hands over the
+    moment it is released (SQLite's own busy handler polls with millisecond sleeps)."""
+    if path is None:
+        yield
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 class AuditLog:
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._lock = _process_lock(str(store.engine.url))
+        db = store.engine.url.database if store.dialect == "sqlite" else None
+        self._lock_file = f"{db}.audit-lock" if db and db != ":memory:" else None
 
     # append -------------------------------------------------------------------------------
     def append(self, entry: AuditEntry) -> dict[str, Any]:
@@ -218,11 +263,12 @@ class AuditLog:
                 if entry.duration_ms is None
                 else round(float(entry.duration_ms), 3),
                 "result_size": None if entry.result_size is None else int(entry.result_size),
+                "call_id": _cut("call_id", entry.call_id),
             }
         except (TypeError, ValueError) as exc:
             raise AuditWriteError(f"invalid audit record: {type(exc).__name__}") from None
         try:
-            with self.store.engine.connect() as conn:
+            with self._lock, _file_lock(self._lock_file), self.store.engine.connect() as conn:
                 if self.store.dialect == "sqlite":
                     conn.exec_driver_sql("BEGIN IMMEDIATE")
                 else:
@@ -242,15 +288,13 @@ class AuditLog:
 
     @staticmethod
     def _chain_and_insert(conn: Connection, record: dict[str, Any]) -> None:
-        last = conn.execute(
-            select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)
-        ).first()
+        last = conn.execute(_LAST).first()
         record["seq"] = (last.seq + 1) if last else 1
         record["prev_hash"] = last.hash if last else GENESIS_HASH
         now = dt.datetime.now(dt.UTC)
         record["time"] = now
         record["hash"] = record_hash(record)
-        conn.execute(insert(AuditRow).values(**record))
+        conn.execute(_INSERT, record)
         record["time"] = _fmt_time(now)
 
     # read ---------------------------------------------------------------------------------
@@ -383,7 +427,7 @@ def to_ocsf(rec: dict[str, Any]) -> dict[str, Any]:
     """An audit record as an OCSF API Activity event (class 6003)."""
     activity_id = _activity_id(rec["tool"])
     ok = rec["outcome"] == "ok"
-    status_id = 1 if ok else (0 if rec["outcome"] == "pending" else 2)
+    status_id = 1 if ok else (0 if rec["outcome"] in ("pending", "started") else 2)
     status = {0: "Unknown", 1: "Success", 2: "Failure"}[status_id]
     when = dt.datetime.strptime(rec["time"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
     actor: dict[str, Any] = {
@@ -417,7 +461,7 @@ def to_ocsf(rec: dict[str, Any]) -> dict[str, Any]:
         "actor": actor,
         "api": {
             "operation": rec["tool"],
-            "request": {"uid": rec["id"]},
+            "request": {"uid": rec.get("call_id") or rec["id"]},
             "response": {
                 **({"error": "error", "message": rec["error"]} if rec["error"] else {}),
                 **({"length": rec["result_size"]} if rec["result_size"] is not None else {}),
@@ -429,6 +473,7 @@ def to_ocsf(rec: dict[str, Any]) -> dict[str, Any]:
             "version": OCSF_VERSION,
             "uid": rec["id"],
             "log_name": "audit",
+            **({"correlation_uid": rec["call_id"]} if rec.get("call_id") else {}),
             "product": {"name": "Stratusec", "vendor_name": "Stratusec", "version": __version__},
         },
         "unmapped": {
@@ -442,6 +487,7 @@ def to_ocsf(rec: dict[str, Any]) -> dict[str, Any]:
             "rule": rec["rule"],
             "approval_id": rec["approval_id"],
             "outcome": rec["outcome"],
+            "call_id": rec.get("call_id"),
         },
     }
     if rec["duration_ms"] is not None:

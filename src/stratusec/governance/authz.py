@@ -166,8 +166,17 @@ def authorize(request: AuthzInput, roles: Roles, policy: RegoPolicy | None = Non
         return Decision("deny", f"unknown role {request.role!r}", role_rule)
     if request.tool not in roles.tools[request.role]:
         return Decision("deny", f"role {request.role!r} may not call {request.tool!r}", role_rule)
-    if policy is None:
-        return Decision("allow", f"role {request.role!r} may call {request.tool!r}", role_rule)
+    return refine(
+        Decision("allow", f"role {request.role!r} may call {request.tool!r}", role_rule),
+        request,
+        policy,
+    )
+
+
+def refine(decision: Decision, request: AuthzInput, policy: RegoPolicy | None) -> Decision:
+    """Let the Rego policy deny an allowed call or make it require approval (never widen)."""
+    if policy is None or not decision.allowed:
+        return decision
     effect, reasons = policy.evaluate(request.to_input())
     reason = "; ".join(reasons)
     if effect == "deny":
@@ -176,4 +185,4 @@ def authorize(request: AuthzInput, roles: Roles, policy: RegoPolicy | None = Non
         return Decision(
             "require_approval", reason or "the authorization policy requires approval", policy.rule
         )
-    return Decision("allow", f"role {request.role!r} may call {request.tool!r}", role_rule)
+    return decision

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from stratusec.errors import NotFoundError, StratusecError
@@ -85,7 +85,7 @@ def parse_duration(text: str) -> dt.timedelta:
     return delta
 
 
-def _status(row: TokenRow, now: dt.datetime) -> str:
+def _status(row: Any, now: dt.datetime) -> str:
     if row.revoked_at is not None:
         return "revoked"
     expires = _as_utc(row.expires_at)
@@ -165,8 +165,8 @@ def verify_token(store: Store, presented: str | None) -> TokenIdentity | None:
     if not presented or not isinstance(presented, str) or len(presented) > MAX_PRESENTED_LEN:
         return None
     digest = hash_secret(presented)
-    with store.session() as s:
-        row = s.scalars(select(TokenRow).where(TokenRow.token_hash == digest)).first()
+    with store.engine.connect() as conn:
+        row = conn.execute(_BY_HASH, {"h": digest}).first()
         if row is None:
             return None
         if not hmac.compare_digest(row.token_hash.encode("ascii"), digest.encode("ascii")):
@@ -176,8 +176,8 @@ def verify_token(store: Store, presented: str | None) -> TokenIdentity | None:
             return None
         last = _as_utc(row.last_used_at)
         if last is None or now - last >= LAST_USED_RESOLUTION:
-            s.execute(update(TokenRow).where(TokenRow.id == row.id).values(last_used_at=now))
-            s.commit()
+            conn.execute(update(TokenRow).where(TokenRow.id == row.id).values(last_used_at=now))
+            conn.commit()
         return TokenIdentity(
             token_id=row.id,
             name=row.name,
@@ -185,6 +185,10 @@ def verify_token(store: Store, presented: str | None) -> TokenIdentity | None:
             for_human=row.for_human,
             expires_at=_as_utc(row.expires_at),
         )
+
+
+# A Core lookup by hash (compiled once; the hot path of every HTTP request).
+_BY_HASH = select(TokenRow.__table__).where(TokenRow.__table__.c.token_hash == bindparam("h"))
 
 
 def list_tokens(store: Store) -> list[dict[str, Any]]:

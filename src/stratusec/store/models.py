@@ -170,6 +170,8 @@ class AuditRow(Base):
     result_size: Mapped[int | None] = mapped_column(Integer)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # Links a call's "started" record to its outcome record (same value in both).
+    call_id: Mapped[str | None] = mapped_column(String(32), index=True)
 
 
 class TokenRow(Base):

@@ -1,0 +1,1 @@
+"""The MCP face (official MCP SDK): tools, resources, prompts, governed per call."""
