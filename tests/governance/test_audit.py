@@ -413,7 +413,9 @@ def test_cli_verify_exit_codes(cli_log: AuditLog) -> None:
     fill(cli_log, 4)
     ok = runner.invoke(audit_cli.app, ["verify"])
     assert ok.exit_code == 0, ok.output
-    assert "intact: 4 records" in ok.output
+    # the verify call itself is audited: its "started" record is the fifth
+    assert "intact: 5 records" in ok.output
+    assert [r["tool"] for r in cli_log.list(limit=2)] == ["audit_verify", "audit_verify"]
     sql(cli_log.store, "UPDATE audit_records SET tool = 'scan' WHERE seq = 2")
     bad = runner.invoke(audit_cli.app, ["verify"])
     assert bad.exit_code == 1
@@ -435,11 +437,15 @@ def test_cli_list_and_export(cli_log: AuditLog, tmp_path: Path) -> None:
     assert table.exit_code == 0 and "Audit records: 1" in table.output and "bob" in table.output
     out = runner.invoke(audit_cli.app, ["export", "--format", "ocsf"])
     assert out.exit_code == 0
-    assert [json.loads(x)["class_uid"] for x in out.stdout.splitlines()] == [6003, 6003]
+    events = [json.loads(x) for x in out.stdout.splitlines()]
+    assert {e["class_uid"] for e in events} == {6003}
+    # the two records, the two audited list calls (started + ok each), this export's start
+    assert [e["api"]["operation"] for e in events][:2] == ["get_findings", "get_findings"]
+    assert len(events) == 7 and events[-1]["api"]["operation"] == "audit_export"
     target = tmp_path / "audit.jsonl"
     res = runner.invoke(audit_cli.app, ["export", "--format", "jsonl", "--output", str(target)])
     assert res.exit_code == 0
-    assert len(target.read_text().splitlines()) == 2
+    assert len(target.read_text().splitlines()) == 9
     assert target.stat().st_mode & 0o077 == 0  # not readable by others
 
 

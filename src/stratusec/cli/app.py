@@ -9,6 +9,7 @@ import typer
 from stratusec import __version__
 from stratusec.cli import audit as audit_cmd
 from stratusec.cli import demo as demo_cmd
+from stratusec.cli import explain as explain_cmd
 from stratusec.cli import findings as findings_cmd
 from stratusec.cli import governance as governance_cmd
 from stratusec.cli import graph as graph_cmd
@@ -49,6 +50,7 @@ app.command("init")(init_cmd.init)
 app.command("scan")(scan_cmd.scan)
 app.command("scans")(scan_cmd.scans)
 app.command("findings")(findings_cmd.findings)
+app.command("explain")(explain_cmd.explain)
 app.command("compliance")(findings_cmd.compliance)
 app.command("checks")(findings_cmd.checks)
 app.add_typer(findings_cmd.suppress_app, name="suppress")

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from stratusec.cli.console import err, out, print_json
+from stratusec.cli.governed import recorded, size_of
 from stratusec.errors import StratusecError
 from stratusec.governance.audit import EXPORT_FORMATS, AuditLog
 from stratusec.operations.context import Context
@@ -39,8 +40,13 @@ def list_cmd(
         raise StratusecError(f"unknown output {output!r}; valid: table, json")
     ctx = Context.load()
     try:
-        rows = AuditLog(ctx.store).list(
-            principal=principal, tool=tool, decision=decision, since=since, limit=limit
+        rows = recorded(
+            ctx,
+            "audit_list",
+            {"principal": principal, "tool": tool, "decision": decision, "since": since},
+            lambda: AuditLog(ctx.store).list(
+                principal=principal, tool=tool, decision=decision, since=since, limit=limit
+            ),
         )
     finally:
         ctx.close()
@@ -77,7 +83,7 @@ def verify_cmd(
     ctx = Context.load()
     try:
         log = AuditLog(ctx.store)
-        result = log.verify()
+        result = recorded(ctx, "audit_verify", {}, log.verify, size=size_of(0))
         bad: dict[str, Any] | None = None
         if not result.ok and result.first_bad_seq is not None:
             bad = log.get(result.first_bad_seq)
@@ -119,22 +125,31 @@ def export_cmd(
     if fmt not in EXPORT_FORMATS:
         raise StratusecError(f"unknown format {fmt!r}; valid: {', '.join(EXPORT_FORMATS)}")
     ctx = Context.load()
-    try:
-        lines = AuditLog(ctx.store).export(fmt)
-        if output is None:
-            for line in lines:
-                sys.stdout.write(line + "\n")
-            sys.stdout.flush()
-            return
+    fh: Any = None
+    if output is not None:
         try:
             fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         except OSError as exc:
             raise StratusecError(f"cannot write {output}: {exc.strerror}") from None
+        fh = os.fdopen(fd, "w", encoding="utf-8")
+
+    def write() -> int:
+        sink = fh if fh is not None else sys.stdout
         count = 0
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for line in lines:
-                fh.write(line + "\n")
-                count += 1
+        for line in AuditLog(ctx.store).export(fmt):
+            sink.write(line + "\n")
+            count += 1
+        sink.flush()
+        return count
+
+    try:
+        count = recorded(
+            ctx, "audit_export", {"format": fmt, "output": str(output or "")}, write, size=int
+        )
     finally:
+        if fh is not None:
+            fh.close()
         ctx.close()
+    if output is None:
+        return
     err.print(f"exported {count} audit records to {output}", highlight=False)

@@ -13,10 +13,12 @@ from rich.text import Text
 
 from stratusec.checks.registry import all_checks
 from stratusec.cli.console import out, print_json, split_csv
+from stratusec.cli.governed import governed, recorded
 from stratusec.errors import StratusecError
 from stratusec.findings import formats
 from stratusec.findings.query import FindingFilter
 from stratusec.findings.suppressions import list_suppressions
+from stratusec.governance.gate import json_size
 from stratusec.operations import findings as findings_op
 from stratusec.operations.compliance import check_compliance
 from stratusec.operations.context import Context
@@ -79,7 +81,13 @@ def findings(
     )
     ctx = Context.load()
     try:
-        page = findings_op.get_findings(ctx, flt)
+        page = governed(
+            ctx,
+            "get_findings",
+            flt.model_dump(exclude_defaults=True),
+            lambda: findings_op.get_findings(ctx, flt),
+            size=lambda p: json_size(p.findings),
+        )
     finally:
         ctx.close()
     rows = page.findings
@@ -140,7 +148,12 @@ def compliance(
         raise StratusecError(f"unknown output {output!r}; valid: table, json")
     ctx = Context.load()
     try:
-        reports = check_compliance(ctx, framework=framework, account=account)
+        reports = governed(
+            ctx,
+            "check_compliance",
+            {"framework": framework, "account": account},
+            lambda: check_compliance(ctx, framework=framework, account=account),
+        )
     finally:
         ctx.close()
     if output == "json":
@@ -206,16 +219,20 @@ def suppress_add(
     """Add a suppression; matching open findings become suppressed at once."""
     ctx = Context.load()
     try:
-        res = findings_op.suppress(
+        args = {
+            "reason": reason,
+            "owner": owner,
+            "account": account,
+            "check_id": check,
+            "resource": resource,
+            "tag": tag,
+            "expires": expires,
+        }
+        res = recorded(
             ctx,
-            reason=reason,
-            owner=owner,
-            created_by=getpass.getuser(),
-            account=account,
-            check_id=check,
-            resource=resource,
-            tag=tag,
-            expires=expires,
+            "suppress",
+            args,
+            lambda: findings_op.suppress(ctx, created_by=getpass.getuser(), **args),  # type: ignore[arg-type]
         )
     finally:
         ctx.close()
@@ -293,7 +310,12 @@ def suppress_lift(suppression_id: int = typer.Argument(...)) -> None:
     """Lift a suppression (kept for history); its findings re-open if still failing."""
     ctx = Context.load()
     try:
-        res = findings_op.lift(ctx, suppression_id, getpass.getuser())
+        res = recorded(
+            ctx,
+            "suppress_lift",
+            {"suppression_id": suppression_id},
+            lambda: findings_op.lift(ctx, suppression_id, getpass.getuser()),
+        )
     finally:
         ctx.close()
     out.print(

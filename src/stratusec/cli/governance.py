@@ -14,10 +14,12 @@ from rich.table import Table
 from rich.text import Text
 
 from stratusec.cli.console import err, out, print_json
+from stratusec.cli.governed import recorded, size_of
 from stratusec.config import Config
 from stratusec.errors import StratusecError
 from stratusec.governance import approvals as approvals_mod
 from stratusec.governance import tokens as tokens_mod
+from stratusec.governance.authz import load_roles
 from stratusec.operations.context import Context
 
 token_app = typer.Typer(help="Static bearer tokens for the MCP HTTP server.", no_args_is_help=True)
@@ -31,7 +33,7 @@ OUTPUTS = ("table", "json")
 
 def valid_roles(config: Config) -> list[str]:
     """Role names from ``config.roles`` if any are defined, else the built-in defaults."""
-    return sorted(config.roles) if config.roles else list(tokens_mod.DEFAULT_ROLES)
+    return load_roles(config.roles).names()
 
 
 def _check_output(output: str) -> None:
@@ -57,14 +59,20 @@ def token_create(
     ttl = tokens_mod.parse_duration(expires) if expires else None
     ctx = Context.load()
     try:
-        _token_id, secret = tokens_mod.create_token(
-            ctx.store,
-            name=name,
-            role=role,
-            for_human=for_human,
-            created_by=getpass.getuser(),
-            expires=ttl,
-            roles=valid_roles(ctx.config),
+        _token_id, secret = recorded(
+            ctx,
+            "token_create",
+            {"name": name, "role": role, "for": for_human, "expires": expires},
+            lambda: tokens_mod.create_token(
+                ctx.store,
+                name=name,
+                role=role,
+                for_human=for_human,
+                created_by=getpass.getuser(),
+                expires=ttl,
+                roles=valid_roles(ctx.config),
+            ),
+            size=size_of(0),  # the secret is shown once and never recorded
         )
     finally:
         ctx.close()
@@ -118,7 +126,12 @@ def token_revoke(name_or_id: str = typer.Argument(..., help="Token name or id.")
     """Revoke a token (at once; revoking twice is harmless)."""
     ctx = Context.load()
     try:
-        row = tokens_mod.revoke_token(ctx.store, name_or_id, getpass.getuser())
+        row = recorded(
+            ctx,
+            "token_revoke",
+            {"token": name_or_id},
+            lambda: tokens_mod.revoke_token(ctx.store, name_or_id, getpass.getuser()),
+        )
     finally:
         ctx.close()
     out.print(
@@ -208,8 +221,13 @@ def _decide(approval_id: str, approve: bool, reason: str | None) -> None:
     approver = getpass.getuser()
     ctx = Context.load()
     try:
-        a = approvals_mod.decide(
-            ctx.store, approval_id, approver=approver, approve=approve, reason=reason
+        a = recorded(
+            ctx,
+            "approve" if approve else "deny",
+            {"approval_id": approval_id, "reason": reason},
+            lambda: approvals_mod.decide(
+                ctx.store, approval_id, approver=approver, approve=approve, reason=reason
+            ),
         )
     finally:
         ctx.close()

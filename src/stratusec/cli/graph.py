@@ -12,7 +12,9 @@ from rich.table import Table
 from rich.text import Text
 
 from stratusec.cli.console import err, out, print_json
+from stratusec.cli.governed import governed, recorded
 from stratusec.errors import StratusecError
+from stratusec.governance.gate import json_size
 from stratusec.graph.store import DEFAULT_LIMIT, DEFAULT_TIMEOUT_MS, MAX_LIMIT, MAX_TIMEOUT_MS
 from stratusec.operations.context import Context
 from stratusec.operations.graph import graph_schema, query_graph
@@ -103,7 +105,19 @@ def query(
     params = parse_params(param)
     ctx = Context.load()
     try:
-        result = query_graph(ctx, account, cypher, params, limit=limit, timeout_ms=timeout_ms)
+        result = governed(
+            ctx,
+            "query_graph",
+            {
+                "cypher": cypher,
+                "account": account,
+                "params": params,
+                "limit": limit,
+                "timeout_ms": timeout_ms,
+            },
+            lambda: query_graph(ctx, account, cypher, params, limit=limit, timeout_ms=timeout_ms),
+            size=lambda r: json_size(r.rows),
+        )
     finally:
         ctx.close()
     if output == "json":
@@ -134,7 +148,9 @@ def schema(
     _check_output(output)
     ctx = Context.load()
     try:
-        data = graph_schema(ctx, account)
+        data = recorded(
+            ctx, "graph_schema", {"account": account}, lambda: graph_schema(ctx, account)
+        )
     finally:
         ctx.close()
     if output == "json":

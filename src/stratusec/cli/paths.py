@@ -6,7 +6,9 @@ import typer
 from rich.text import Text
 
 from stratusec.cli.console import out, print_json
+from stratusec.cli.governed import governed
 from stratusec.errors import StratusecError
+from stratusec.governance.gate import json_size
 from stratusec.graph.paths import AttackPath
 from stratusec.operations.context import Context
 from stratusec.operations.paths import get_attack_paths
@@ -47,14 +49,20 @@ def paths(
         raise StratusecError(f"unknown output {output!r}; valid: table, json")
     ctx = Context.load()
     try:
-        acct, found = get_attack_paths(
+        args = {
+            "account": account,
+            "source": source,
+            "to": to,
+            "max_hops": max_hops,
+            "all_paths": all_paths,
+            "limit": limit,
+        }
+        acct, found = governed(
             ctx,
-            account=account,
-            source=source,
-            to=to,
-            max_hops=max_hops,
-            all_paths=all_paths,
-            limit=limit,
+            "get_attack_paths",
+            args,
+            lambda: get_attack_paths(ctx, **args),  # type: ignore[arg-type]
+            size=lambda r: json_size([p.as_dict() for p in r[1]]),
         )
     finally:
         ctx.close()

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from stratusec.cli.console import err
+from stratusec.cli.governed import recorded
 from stratusec.errors import StratusecError
 from stratusec.operations.context import Context
 from stratusec.operations.report import build_report, validate_format
@@ -63,7 +64,13 @@ def report(
             _check_writable(probe)
     ctx = Context.load()
     try:
-        rep = build_report(ctx, account=account, framework=framework, fmt=fmt)
+        rep = recorded(
+            ctx,
+            "report",
+            {"account": account, "framework": framework, "format": fmt},
+            lambda: build_report(ctx, account=account, framework=framework, fmt=fmt),
+            size=lambda r: len(r.content.encode("utf-8")),
+        )
     finally:
         ctx.close()
     path = _target(output, rep.default_filename)

@@ -12,7 +12,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from stratusec.cli.console import err, out, print_json, split_csv
+from stratusec.cli.governed import governed, recorded
 from stratusec.errors import StratusecError
+from stratusec.governance.gate import json_size
 from stratusec.operations.context import Context
 from stratusec.operations.scan import Evaluation
 from stratusec.operations.scan import scan as scan_op
@@ -174,13 +176,14 @@ def scan(
         raise StratusecError(f"unknown output {output!r}; valid: table, json")
     ctx = Context.load()
     try:
+        regs, svcs = split_csv(regions), split_csv(services)
         with _Progress(progress) as prog:
-            results = scan_op(
+            results = governed(
                 ctx,
-                account=account,
-                regions=split_csv(regions),
-                services=split_csv(services),
-                on_event=prog,
+                "scan",
+                {"account": account, "regions": regs, "services": svcs},
+                lambda: scan_op(ctx, account=account, regions=regs, services=svcs, on_event=prog),
+                size=lambda r: json_size(scan_json(r)),
             )
     finally:
         ctx.close()
@@ -205,7 +208,13 @@ def scans(
     try:
         if account:
             ctx.config.account(account)
-        rows = ctx.store.list_scans(account, limit)
+        rows = recorded(
+            ctx,
+            "scans",
+            {"account": account, "limit": limit},
+            lambda: ctx.store.list_scans(account, limit),
+            size=len,
+        )
     finally:
         ctx.close()
     data = [

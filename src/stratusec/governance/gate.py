@@ -17,6 +17,7 @@ Faces use :meth:`Governor.call` (synchronous) or the pair :meth:`Governor.begin`
 
 from __future__ import annotations
 
+import getpass
 import json
 import logging
 import os
@@ -193,6 +194,14 @@ class _PolicyHolder:
                 if stamp != self._stamp:
                     self._load()
         return self._policy, self._error
+
+
+def os_user() -> str:
+    """The OS user running this process (the human at a CLI, the user behind stdio)."""
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry (containers)
+        return f"uid:{os.getuid()}"
 
 
 def policy_path(config: Config) -> Path | None:
@@ -466,6 +475,22 @@ class Governor:
         if isinstance(started, PendingApproval):
             raise ApprovalPending(started)
         return self.run_ticket(started, run, size=size)
+
+    def record(
+        self,
+        caller: Caller,
+        command: str,
+        arguments: Mapping[str, Any],
+        run: Callable[[], T],
+        *,
+        size: Callable[[T], int] = json_size,
+    ) -> T:
+        """Audit and run a local administrative command (token, approvals, audit,
+        suppressions at the CLI). No role or policy check — whoever runs the CLI already
+        holds the store — but the same write-before-run audit records."""
+        decision = Decision("allow", "local administrative command", f"{caller.face}:local")
+        ticket = self._start(caller, command, dict(arguments), decision, None)
+        return self.run_ticket(ticket, run, size=size)
 
     def run_ticket(
         self, ticket: Ticket, run: Callable[[], T], *, size: Callable[[T], int] = json_size

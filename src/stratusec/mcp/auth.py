@@ -12,7 +12,6 @@ bearer secret cannot leak into anything downstream (or upstream: it is never pas
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import logging
 import os
@@ -22,7 +21,7 @@ import anyio.to_thread
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AccessToken
 
-from stratusec.governance.gate import Caller, Governor
+from stratusec.governance.gate import Caller, Governor, os_user
 from stratusec.governance.tokens import verify_token
 from stratusec.store.db import Store
 
@@ -104,13 +103,6 @@ def agent_name(client_name: str | None) -> str | None:
     if override:
         return override[:128]
     return client_name[:128] if client_name else None
-
-
-def os_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no passwd entry (containers)
-        return f"uid:{os.getuid()}"
 
 
 def caller_for(governor: Governor, transport: str, client_name: str | None) -> Caller | None:
