@@ -218,19 +218,28 @@ def _process_lock(url: str) -> threading.Lock:
         return _PROCESS_LOCKS.setdefault(url, threading.Lock())
 
 
+_LOCK_FDS: dict[str, int] = {}
+# A forked child shares its parent's open file descriptions, and with them their flocks:
+# it must open its own.
+os.register_at_fork(after_in_child=_LOCK_FDS.clear)
+
+
 @contextmanager
 def _file_lock(path: str | None) -> Iterator[None]:
     """Across processes on one SQLite file: an advisory lock the kernel hands over the
-    moment it is released (SQLite's own busy handler polls with millisecond sleeps)."""
+    moment it is released (SQLite's own busy handler polls with millisecond sleeps).
+    Called with the process lock held, so one descriptor per file serves every thread."""
     if path is None:
         yield
         return
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = _LOCK_FDS.get(path)
+    if fd is None:
+        fd = _LOCK_FDS[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
-        os.close(fd)  # releases the lock
+        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 class AuditLog:

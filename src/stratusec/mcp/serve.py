@@ -125,8 +125,14 @@ class HttpStratusecMCP(StratusecMCP):
         )
 
 
+_LOG_ENV = ("STRATUSEC_MCP_LOG_FILE", "STRATUSEC_MCP_LOG_LEVEL")
+
+
 def setup_logging(log_file: Path | None, level: str = "INFO") -> None:
-    """Logs go to stderr or a file; stdout belongs to the protocol."""
+    """Logs go to stderr or a file; stdout belongs to the protocol. (Remembered in the
+    environment so HTTP worker processes log the same way.)"""
+    os.environ[_LOG_ENV[0]] = str(log_file or "")
+    os.environ[_LOG_ENV[1]] = level
     handler: logging.Handler
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -139,7 +145,7 @@ def setup_logging(log_file: Path | None, level: str = "INFO") -> None:
         root.removeHandler(h)
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("httpx", "uvicorn.access", "mcp.server.lowlevel.server", "sqlalchemy"):
+    for noisy in ("httpx", "uvicorn.access", "mcp.server.lowlevel.server", "sqlalchemy", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -182,6 +188,8 @@ def build_http_app(ctx: Context, opts: HttpOptions) -> Starlette:
 
 def worker_app() -> Starlette:
     """The app factory each worker process calls (``--workers`` > 1)."""
+    log_file = os.environ.get(_LOG_ENV[0])
+    setup_logging(Path(log_file) if log_file else None, os.environ.get(_LOG_ENV[1], "INFO"))
     raw = json.loads(os.environ[_OPTS_ENV])
     for key in ("tls_cert", "tls_key"):
         raw[key] = Path(raw[key]) if raw.get(key) else None
