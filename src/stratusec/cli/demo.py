@@ -8,6 +8,7 @@ import typer
 
 from stratusec.cli.console import err, out, print_json
 from stratusec.cli.findings import render_compliance, render_findings_table
+from stratusec.cli.governed import governed
 from stratusec.cli.paths import render_paths
 from stratusec.cli.scan import _Progress, exit_code, render_evaluation, render_summary
 from stratusec.demo import DEMO_ACCOUNT_NAME, manager
@@ -39,18 +40,39 @@ def demo(
     err.print(f"demo account {DEMO_ACCOUNT_NAME} ({st.account_id}) at {st.url}", highlight=False)
     ctx = Context.load()
     try:
+        acct = {"account": DEMO_ACCOUNT_NAME}
         with _Progress(progress) as prog:
-            results = scan_op(ctx, account=DEMO_ACCOUNT_NAME, on_event=prog)
+            results = governed(
+                ctx, "scan", acct, lambda: scan_op(ctx, account=DEMO_ACCOUNT_NAME, on_event=prog)
+            )
         for o, ev in results:
             render_summary(o)
             render_evaluation(ev)
-        top = findings_op.get_findings(ctx, FindingFilter(account=DEMO_ACCOUNT_NAME, limit=10))
+        flt = FindingFilter(account=DEMO_ACCOUNT_NAME, limit=10)
+        top = governed(
+            ctx,
+            "get_findings",
+            flt.model_dump(exclude_defaults=True),
+            lambda: findings_op.get_findings(ctx, flt),
+        )
         render_findings_table(
             top.findings, f"Top findings ({len(top.findings)} of {top.total} open)"
         )
-        for rep in check_compliance(ctx, framework="cis-aws-3.0", account=DEMO_ACCOUNT_NAME):
+        reports = governed(
+            ctx,
+            "check_compliance",
+            {**acct, "framework": "cis-aws-3.0"},
+            lambda: check_compliance(ctx, framework="cis-aws-3.0", account=DEMO_ACCOUNT_NAME),
+        )
+        for rep in reports:
             render_compliance(rep, controls=False)
-        _acct, top_paths = get_attack_paths(ctx, account=DEMO_ACCOUNT_NAME, limit=5)
+        _acct, top_paths = governed(
+            ctx,
+            "get_attack_paths",
+            {**acct, "limit": 5},
+            lambda: get_attack_paths(ctx, account=DEMO_ACCOUNT_NAME, limit=5),
+            size=lambda r: len(r[1]),
+        )
         render_paths(top_paths, "Top attack paths")
     finally:
         ctx.close()
@@ -61,6 +83,11 @@ def demo(
             "The demo server was stopped; the scan is stored. "
             "Keep it running with 'stratusec demo up'."
         )
+    out.print(
+        "Ask an AI agent about it: 'stratusec mcp serve' (stdio) serves these findings, "
+        "paths and compliance results over MCP; every call is audited ('stratusec audit "
+        "list'). Client setup: docs/mcp.md."
+    )
     code = exit_code(results)
     if code:
         sys.exit(code)
