@@ -167,9 +167,20 @@ class GovernanceSettings(_Strict):
     )
     stdio_role: str = Field(default="reader", description="role of an agent over MCP stdio")
     cli_role: str = Field(default="admin", description="role of the OS user at the CLI")
-    approval_ttl: str = Field(default="24h", pattern=r"^\d+[mhdw]$")
+    approval_ttl: str = Field(
+        default="24h", pattern=r"^\d+[mhdw]$", description="how long a request waits (<= 30d)"
+    )
     rate_limit: RateLimit = Field(default_factory=RateLimit)
     oidc: OidcSettings | None = None
+
+    @field_validator("approval_ttl")
+    @classmethod
+    def _ttl(cls, v: str) -> str:
+        n, unit = int(v[:-1]), v[-1]
+        minutes = n * {"m": 1, "h": 60, "d": 1440, "w": 10080}[unit]
+        if not 1 <= minutes <= 30 * 1440:
+            raise ValueError("must be between 1m and 30d")
+        return v
 
 
 class Config(_Strict):

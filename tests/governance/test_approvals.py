@@ -91,7 +91,9 @@ def test_request_is_pending_and_bound_to_the_arguments(store: Store) -> None:
         _request(store, ttl=dt.timedelta(0))
 
 
-@pytest.mark.parametrize("approver", ["claude-agent", "CLAUDE-AGENT", "alice", " Alice "])
+@pytest.mark.parametrize(
+    "approver", ["claude-agent", "CLAUDE-AGENT", "alice", " Alice ", "alice@example.com"]
+)
 def test_self_approval_is_refused(store: Store, approver: str) -> None:
     a = _request(store)
     with pytest.raises(SelfApprovalError, match="a different human must approve"):
@@ -99,6 +101,16 @@ def test_self_approval_is_refused(store: Store, approver: str) -> None:
     assert get_approval(store, a["id"])["status"] == "pending"
     with pytest.raises(ApprovalStateError, match="still pending"):
         claim_for_execution(store, a["id"], tool=TOOL, arguments=ARGS)
+
+
+def test_an_email_and_a_username_of_the_same_person_cannot_approve(store: Store) -> None:
+    """A token made --for alice@example.com acts for the OS user alice, and vice versa."""
+    a = _request(store, on_behalf_of="alice@example.com")
+    with pytest.raises(SelfApprovalError):
+        decide(store, a["id"], approver="alice", approve=True, reason="me")
+    assert decide(store, a["id"], approver="bob", approve=True, reason="ok")["status"] == (
+        "approved"
+    )
 
 
 def test_approved_request_runs_once(store: Store) -> None:

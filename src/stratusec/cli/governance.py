@@ -250,3 +250,23 @@ def approvals_deny(
 ) -> None:
     """Deny a pending request."""
     _decide(approval_id, False, reason)
+
+
+@approvals_app.command("run")
+def approvals_run(
+    approval_id: str = typer.Argument(..., help="An approved request you made."),
+) -> None:
+    """Run an approved request made from this CLI, once, with exactly the approved
+    arguments; prints its result as JSON. (Agents run theirs with get_approval.)"""
+    from stratusec.cli.governed import cli_caller
+    from stratusec.governance.gate import Governor
+    from stratusec.operations.dispatch import run_tool
+
+    ctx = Context.load()
+    try:
+        gov = Governor.from_config(ctx.config, ctx.store)
+        ticket = gov.begin_approved(cli_caller(ctx), approval_id)
+        result = gov.run_ticket(ticket, lambda: run_tool(ctx, ticket.tool, ticket.arguments))
+    finally:
+        ctx.close()
+    print_json({"approval_id": approval_id, "tool": ticket.tool, "result": result})

@@ -188,9 +188,17 @@ def expire_stale(store: Store) -> int:
 
 
 def _same_human(a: str | None, b: str | None) -> bool:
+    """Whether two spellings may name the same human: equal ignoring case and spaces, or
+    the same user part when either is an e-mail address ("alice" and "alice@example.com"
+    are treated as one person). Erring towards "same" only ever refuses an approval."""
     if not a or not b:
         return False
-    return a.strip().casefold() == b.strip().casefold()
+    x, y = a.strip().casefold(), b.strip().casefold()
+    if x == y:
+        return True
+    if "@" in x or "@" in y:
+        return x.split("@", 1)[0] == y.split("@", 1)[0]
+    return False
 
 
 def decide(

@@ -118,8 +118,9 @@ class PendingApproval:
         return (
             f"this call needs a human approval ({self.reason}); request {self.approval_id} is "
             f"pending until {self.approval['expires_at']}. A different human decides with "
-            f"'stratusec approvals approve {self.approval_id}' (or deny); then ask for it "
-            f"again with get_approval('{self.approval_id}'), which runs the approved call once."
+            f"'stratusec approvals approve {self.approval_id}' (or deny); then the requester "
+            f"runs it once: an agent with get_approval('{self.approval_id}'), the CLI with "
+            f"'stratusec approvals run {self.approval_id}'."
         )
 
     def as_dict(self) -> dict[str, Any]:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mcp.server.mcpserver import MCPServer
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
 from sqlalchemy.engine import make_url
 
 from stratusec.compliance.frameworks import framework_ids
+from stratusec.errors import StratusecError
 from stratusec.findings.query import FindingFilter
 from stratusec.governance.redact import redact_value
 from stratusec.mcp.schemas import UNTRUSTED_NOTICE
@@ -47,6 +52,20 @@ def redacted_config(smcp: StratusecMCP) -> dict[str, Any]:
     return out
 
 
+def _guard(fn: Callable[..., str]) -> Callable[..., str]:
+    """Our own errors (unknown account or framework, no scan yet) reach the client with
+    their message, as invalid-params errors, instead of a generic server error."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> str:
+        try:
+            return fn(*args, **kwargs)
+        except StratusecError as exc:
+            raise MCPError(code=INVALID_PARAMS, message=str(exc)) from None
+
+    return wrapper
+
+
 def register(server: MCPServer, smcp: StratusecMCP) -> None:
     ctx = smcp.ctx
 
@@ -57,6 +76,7 @@ def register(server: MCPServer, smcp: StratusecMCP) -> None:
         description="Every configured cloud account with its regions and latest scan.",
         mime_type="application/json",
     )
+    @_guard
     def accounts() -> str:
         rows = []
         for a in ctx.config.accounts:
@@ -109,6 +129,7 @@ def register(server: MCPServer, smcp: StratusecMCP) -> None:
         ),
         mime_type="application/json",
     )
+    @_guard
     def findings(account: str) -> str:
         return findings_page(account, None)
 
@@ -119,6 +140,7 @@ def register(server: MCPServer, smcp: StratusecMCP) -> None:
         description="The page after the one that gave this URI as next_uri.",
         mime_type="application/json",
     )
+    @_guard
     def findings_next(account: str, cursor: str) -> str:
         return findings_page(account, cursor)
 
@@ -130,6 +152,7 @@ def register(server: MCPServer, smcp: StratusecMCP) -> None:
         "graph, with counts: what query_graph can ask about.",
         mime_type="application/json",
     )
+    @_guard
     def graph(account: str) -> str:
         ctx.config.account(account)
         return _json(graph_schema(ctx, account))
@@ -141,6 +164,7 @@ def register(server: MCPServer, smcp: StratusecMCP) -> None:
         description=f"A framework ({', '.join(framework_ids())}) judged for every scanned account.",
         mime_type="application/json",
     )
+    @_guard
     def compliance(framework: str) -> str:
         return _json(
             {"framework": framework, "reports": check_compliance(ctx, framework=framework)}
@@ -154,6 +178,7 @@ def register(server: MCPServer, smcp: StratusecMCP) -> None:
         "limit settings, and the caller's own identity and role.",
         mime_type="application/json",
     )
+    @_guard
     def policies() -> str:
         from stratusec.mcp.server import current_caller
 
@@ -196,6 +221,7 @@ def register(server: MCPServer, smcp: StratusecMCP) -> None:
         description="The effective Stratusec configuration with secrets masked.",
         mime_type="application/json",
     )
+    @_guard
     def config() -> str:
         return _json(redacted_config(smcp))
 
@@ -211,6 +237,7 @@ def register(server: MCPServer, smcp: StratusecMCP) -> None:
         title="Security review of an account",
         description="A prioritised security review of one account, with evidence and fixes.",
     )
+    @_guard
     def security_review(account_id: str) -> str:
         acct = ctx.config.account(account_id).name
         return (
@@ -231,6 +258,7 @@ def register(server: MCPServer, smcp: StratusecMCP) -> None:
         title="Incident response for a principal",
         description="Assess what a possibly compromised principal (user or role) can reach.",
     )
+    @_guard
     def incident_response(principal: str) -> str:
         who = json.dumps(principal)  # quoted: the name may come from the cloud
         return (
@@ -251,6 +279,7 @@ def register(server: MCPServer, smcp: StratusecMCP) -> None:
         title="Morning briefing",
         description="What changed since a time: new and resolved findings, new attack paths.",
     )
+    @_guard
     def morning_briefing(account_id: str, since: str = "24h") -> str:
         acct = ctx.config.account(account_id).name
         when = json.dumps(since)

@@ -114,14 +114,20 @@ class HttpStratusecMCP(StratusecMCP):
         if not is_loopback(self.opts.host) or self.opts.public_url:
             from urllib.parse import urlsplit
 
-            netloc = urlsplit(self.opts.resource_url()).netloc
+            public = urlsplit(self.opts.resource_url())
+            # Behind a TLS proxy the public scheme (https) differs from the listener's.
             security = TransportSecuritySettings(
                 enable_dns_rebinding_protection=True,
-                allowed_hosts=[netloc, f"{self.opts.host}:*"],
-                allowed_origins=[f"{self.opts.scheme}://{netloc}"],
+                allowed_hosts=[public.netloc, f"{self.opts.host}:*"],
+                allowed_origins=[f"{public.scheme}://{public.netloc}"],
             )
         return self.server.streamable_http_app(
-            streamable_http_path="/mcp", transport_security=security, host=self.opts.host
+            streamable_http_path="/mcp",
+            transport_security=security,
+            host=self.opts.host,
+            # With several worker processes a session made by one is unknown to the others:
+            # serve clients of the older session handshake statelessly instead.
+            stateless_http=self.opts.workers > 1,
         )
 
 

@@ -26,6 +26,7 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context as McpContext
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, TextContent
 from pydantic import Field, ValidationError
 
@@ -84,6 +85,8 @@ runs the approved call once. Nothing you write can approve a request.
 
 {UNTRUSTED_NOTICE}"""
 
+#: JSON-RPC error code (implementation-defined range) of a refused resource read or prompt.
+REFUSED = -32001
 #: Resource reads and prompt gets are governed (and audited) under these names.
 READ_RESOURCE = "read_resource"
 GET_PROMPT = "get_prompt"
@@ -367,9 +370,12 @@ class StratusecMCP:
                 "name": str(params.get("name", "")),
                 "arguments": params.get("arguments") or {},
             }
-        started = await self.quick(functools.partial(self.gov.begin, caller, action, args))
+        try:
+            started = await self.quick(functools.partial(self.gov.begin, caller, action, args))
+        except (CallDenied, AuditWriteError) as exc:
+            raise MCPError(code=REFUSED, message=str(exc)) from None
         if isinstance(started, PendingApproval):
-            raise StratusecError(started.message())
+            raise MCPError(code=REFUSED, message=started.message(), data=started.as_dict())
         return await self._run_ticket(started, lambda: call_next(rctx))
 
     # -- tools ----------------------------------------------------------------------------
