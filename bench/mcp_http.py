@@ -194,8 +194,8 @@ def main() -> None:
                     sys.exit("the MCP HTTP server did not start")
                 time.sleep(0.3)
             tools = asyncio.run(_sdk_check(url, token))
-            # warm every worker
-            asyncio.run(_run(port, token, args.clients, 5))
+            # warm every worker (statement caches, connection pools, imports)
+            asyncio.run(_run(port, token, args.clients, 30))
             before, _ = _audit_count(env)
             runs = [
                 asyncio.run(_run(port, token, args.clients, args.calls)) for _ in range(args.runs)

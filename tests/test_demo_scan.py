@@ -481,3 +481,42 @@ def test_paths_are_ranked_and_internet_paths_lead(demo_paths):
     assert scores == sorted(scores, reverse=True)
     assert ranked[0].entry == "internet"
     assert all(h.reason for p in ranked for h in p.hops)
+
+
+def test_zz_a_partial_scan_keeps_the_full_graph(inv, demo_paths):
+    """A scan of one service sees part of the account: the graph built from the full scan
+    stays (and says so), instead of being rebuilt from a fraction of the inventory."""
+    from stratusec.operations.graph import graph_schema
+
+    ctx = Context.load()
+    try:
+        before = graph_schema(ctx, "acme-prod")["counts"]
+    finally:
+        ctx.close()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "stratusec.cli.app",
+            "scan",
+            "--account",
+            "acme-prod",
+            "--services",
+            "iam",
+            "--output",
+            "json",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    graph = json.loads(proc.stdout)["scans"][0]["evaluation"]["graph"]
+    assert graph["kept"] is True and "partial scan" in graph["reason"]
+    ctx = Context.load()
+    try:
+        assert graph_schema(ctx, "acme-prod")["counts"] == before
+    finally:
+        ctx.close()

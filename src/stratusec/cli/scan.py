@@ -134,7 +134,9 @@ def render_evaluation(ev: Evaluation | None) -> None:
         f"{f.reopened} reopened, {f.resolved} resolved, {f.suppressed} suppressed",
         highlight=False,
     )
-    if ev.graph:
+    if ev.graph and ev.graph.get("kept"):
+        out.print(f"graph: not rebuilt ({ev.graph['reason']})", highlight=False)
+    elif ev.graph:
         g = ev.graph
         out.print(
             f"graph: {g['nodes']} nodes, {sum((g['edges'] or {}).values())} edges "

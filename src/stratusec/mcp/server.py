@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeVar
 
 import anyio.from_thread
+import anyio.lowlevel
 import anyio.to_thread
 from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context as McpContext
@@ -170,9 +171,12 @@ class _Tools:
     """The tool names and their argument models, for the middleware's checks."""
 
     server: MCPServer
+    _names: frozenset[str] | None = None
 
-    def names(self) -> set[str]:
-        return {t.name for t in self.server._tool_manager.list_tools()}
+    def names(self) -> frozenset[str]:
+        if self._names is None:  # tools are registered once, at construction
+            self._names = frozenset(t.name for t in self.server._tool_manager.list_tools())
+        return self._names
 
     def check_arguments(self, name: str, arguments: Any) -> str | None:
         """None if the arguments fit the tool's schema, else a specific message."""
@@ -424,6 +428,8 @@ class StratusecMCP:
             ] = None,
         ) -> ScanResult:
             done = {"n": 0, "total": 0}
+            # The scanner calls back from its own pool threads: reach this event loop by token.
+            loop_token = anyio.lowlevel.current_token()
 
             def on_event(_acct: str, ev: Any) -> None:
                 if ev.kind == "plan":
@@ -438,6 +444,7 @@ class StratusecMCP:
                         float(done["n"]),
                         float(done["total"] or 1),
                         f"{ev.service} {ev.region}".strip() or "planning",
+                        token=loop_token,
                     )
                 except Exception as exc:  # progress is best effort
                     log.debug("progress notification failed: %s", type(exc).__name__)

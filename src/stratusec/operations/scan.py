@@ -60,7 +60,19 @@ def evaluate(store: Store, outcome: ScanOutcome, graph: GraphStore | None = None
     )
     graph_info: dict[str, Any] | None = None
     graph_error: str | None = None
-    if graph is not None:
+    complete = outcome.status == "succeeded" and set(outcome.services) == set(
+        registry.all_services()
+    )
+    keep = graph is not None and not complete and outcome.account_name in graph.accounts()
+    if graph is not None and keep:
+        # A scan of some services (or a failed one) sees part of the account: rebuilding the
+        # graph from it would drop every node and path it did not collect.
+        graph_info = {
+            "kept": True,
+            "reason": "partial scan: the account's last graph is kept",
+        }
+        inv.graph = GraphView(graph, outcome.account_name)
+    elif graph is not None:
         try:
             info = store_security_graph(graph, inv, outcome.account_name)
             build = info.get("build") or {}
@@ -75,9 +87,6 @@ def evaluate(store: Store, outcome: ScanOutcome, graph: GraphStore | None = None
         except StratusecError as exc:
             graph_error = str(exc)
     report = run_checks(inv)
-    complete = outcome.status == "succeeded" and set(outcome.services) == set(
-        registry.all_services()
-    )
     summary = record_results(
         store,
         scan_id=outcome.scan_id,
