@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +26,7 @@ class Inventory:
         self.resources = resources
         self.scan = scan
         self.by_uid = {r.uid: r for r in resources}
+        self.home: Path | None = None
 
     def one(self, type_: str, name: str, region: str | None = None) -> Resource:
         found = [
@@ -42,7 +44,8 @@ class Inventory:
 @pytest.fixture(scope="module")
 def inv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Inventory]:
     mp = pytest.MonkeyPatch()
-    mp.setenv("STRATUSEC_HOME", str(tmp_path_factory.mktemp("demo-home")))
+    home = tmp_path_factory.mktemp("demo-home")
+    mp.setenv("STRATUSEC_HOME", str(home))
     try:
         manager.up()
         proc = subprocess.run(
@@ -67,7 +70,9 @@ def inv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Inventory]:
         ctx = Context.load()
         resources = list(ctx.store.iter_resources(scan["scan_id"]))
         ctx.close()
-        yield Inventory(resources, scan)
+        found = Inventory(resources, scan)
+        found.home = home
+        yield found
     finally:
         manager.down()
         mp.undo()
@@ -483,11 +488,12 @@ def test_paths_are_ranked_and_internet_paths_lead(demo_paths):
     assert all(h.reason for p in ranked for h in p.hops)
 
 
-def test_zz_a_partial_scan_keeps_the_full_graph(inv, demo_paths):
+def test_zz_a_partial_scan_keeps_the_full_graph(inv, demo_paths, monkeypatch):
     """A scan of one service sees part of the account: the graph built from the full scan
     stays (and says so), instead of being rebuilt from a fraction of the inventory."""
     from stratusec.operations.graph import graph_schema
 
+    monkeypatch.setenv("STRATUSEC_HOME", str(inv.home))
     ctx = Context.load()
     try:
         before = graph_schema(ctx, "acme-prod")["counts"]
