@@ -11,6 +11,7 @@ from stratusec.cli import audit as audit_cmd
 from stratusec.cli import demo as demo_cmd
 from stratusec.cli import explain as explain_cmd
 from stratusec.cli import findings as findings_cmd
+from stratusec.cli import fix as fix_cmd
 from stratusec.cli import governance as governance_cmd
 from stratusec.cli import graph as graph_cmd
 from stratusec.cli import init as init_cmd
@@ -51,6 +52,7 @@ app.command("scan")(scan_cmd.scan)
 app.command("scans")(scan_cmd.scans)
 app.command("findings")(findings_cmd.findings)
 app.command("explain")(explain_cmd.explain)
+app.command("fix")(fix_cmd.fix)
 app.command("compliance")(findings_cmd.compliance)
 app.command("checks")(findings_cmd.checks)
 app.add_typer(findings_cmd.suppress_app, name="suppress")

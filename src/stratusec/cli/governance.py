@@ -266,7 +266,17 @@ def approvals_run(
     try:
         gov = Governor.from_config(ctx.config, ctx.store)
         ticket = gov.begin_approved(cli_caller(ctx), approval_id)
-        result = gov.run_ticket(ticket, lambda: run_tool(ctx, ticket.tool, ticket.arguments))
+        caller = cli_caller(ctx)
+        result = gov.run_ticket(
+            ticket,
+            lambda: run_tool(
+                ctx,
+                ticket.tool,
+                ticket.arguments,
+                actor=caller.principal,
+                approval_id=ticket.approval_id,
+            ),
+        )
     finally:
         ctx.close()
     print_json({"approval_id": approval_id, "tool": ticket.tool, "result": result})

@@ -138,6 +138,8 @@ def register_account(st: DemoState) -> Path:
             account_id=st.account_id,
             regions=list(DEMO_REGIONS),
             credentials=CredentialSource(source="emulator"),
+            # Fixes run under their own credential source (an emulator needs no other).
+            remediation=CredentialSource(source="emulator"),
             endpoint_url=st.url,
         )
     )

@@ -56,6 +56,18 @@ OPEN_ACTIONS: frozenset[str] = frozenset({"read_resource", "get_prompt"})
 T = TypeVar("T")
 
 
+def _remediate_approval(arguments: dict[str, Any]) -> str | None:
+    from stratusec.operations.remediate import approval_reason
+
+    return approval_reason(arguments)
+
+
+#: Calls that need a human's approval whatever the policy says (it may still deny them).
+BUILTIN_APPROVALS: dict[str, Callable[[dict[str, Any]], str | None]] = {
+    "remediate": _remediate_approval,
+}
+
+
 # -- who is calling -----------------------------------------------------------------------
 @dataclass(frozen=True)
 class Caller:
@@ -306,7 +318,12 @@ class Governor:
         policy, error = self._policy.current()
         if error is not None:
             return Decision("deny", f"the authorization policy is broken: {error}", "rego:error")
-        return refine(role_decision, request, policy)
+        decision = refine(role_decision, request, policy)
+        builtin = BUILTIN_APPROVALS.get(tool)
+        reason = builtin(dict(arguments)) if builtin and decision.allowed else None
+        if reason:
+            return Decision("require_approval", reason, f"builtin:{tool}")
+        return decision
 
     def _entry(self, caller: Caller, tool: str, arguments: Mapping[str, Any]) -> AuditEntry:
         return AuditEntry(

@@ -139,3 +139,12 @@ class ApprovalStatus(_Out):
         description="the approved call's result when this call ran it; else its stored summary",
     )
     message: str
+
+
+class Remediation(_Out):
+    mode: Literal["plan", "apply", "rollback"]
+    plan: dict[str, Any] = Field(
+        description="id, digest, status, calls, rollback, before/after diff, terraform, "
+        "aws_cli, blast_radius, fingerprint; after an apply: result.verification"
+    )
+    notice: str = UNTRUSTED_NOTICE

@@ -58,6 +58,7 @@ from stratusec.mcp.schemas import (
     FindingsPage,
     FindingStatus,
     GraphQuery,
+    Remediation,
     ScanResult,
     Severity,
 )
@@ -67,6 +68,7 @@ from stratusec.operations.context import Context
 from stratusec.operations.explain import explain_finding as explain_op
 from stratusec.operations.graph import query_graph as query_graph_op
 from stratusec.operations.paths import get_attack_paths as attack_paths_op
+from stratusec.operations.remediate import remediate as remediate_op
 from stratusec.operations.scan import scan as scan_op
 
 log = logging.getLogger("stratusec.mcp")
@@ -94,6 +96,10 @@ GET_PROMPT = "get_prompt"
 
 _current_caller: contextvars.ContextVar[Caller | None] = contextvars.ContextVar(
     "stratusec_mcp_caller", default=None
+)
+#: Set while get_approval runs an approved call: the approval it runs under.
+_current_approval: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "stratusec_mcp_approval", default=None
 )
 
 
@@ -641,6 +647,52 @@ class StratusecMCP:
             return Compliance(framework=framework, reports=reports)
 
         @srv.tool(
+            title="Remediate a finding",
+            description=(
+                "Plan the fix of one finding (mode='plan', the default): the exact AWS API "
+                "calls, the config before and after, the equivalent Terraform and AWS CLI, "
+                "the blast radius (what uses the resource, which attack paths the fix cuts) "
+                "and the rollback. Nothing changes in the account. mode='apply' (with the "
+                "plan_id and plan_digest of a plan, or a finding_id to plan first) asks a "
+                "different human to approve it: you get an approval id; once approved, "
+                "get_approval runs it exactly once, re-checks the resource and reports "
+                "whether the finding is resolved. mode='rollback' restores an applied "
+                "plan's before state, also after approval."
+            ),
+        )
+        @guard
+        def remediate(
+            finding_id: Annotated[
+                str | None, Field(max_length=64, description="Finding id (mode plan/apply)")
+            ] = None,
+            mode: Annotated[
+                Literal["plan", "apply", "rollback"], Field(description="What to do")
+            ] = "plan",
+            plan_id: Annotated[
+                str | None, Field(pattern=r"^[0-9a-f]{32}$", description="A stored plan")
+            ] = None,
+            plan_digest: Annotated[
+                str | None,
+                Field(pattern=r"^[0-9a-f]{64}$", description="The digest of that plan"),
+            ] = None,
+            options: Annotated[
+                dict[str, Any] | None,
+                Field(description="Fixer options, e.g. {'kms_key_id': 'arn:...'}"),
+            ] = None,
+        ) -> Remediation:
+            out = remediate_op(
+                ctx,
+                actor=current_caller().principal,
+                finding_id=finding_id,
+                mode=mode,
+                plan_id=plan_id,
+                plan_digest=plan_digest,
+                options=options,
+                approval_id=_current_approval.get(),
+            )
+            return Remediation.model_validate(out)
+
+        @srv.tool(
             title="Approval status",
             description=(
                 "The status of an approval request you were given by an earlier call. A "
@@ -677,10 +729,14 @@ class StratusecMCP:
         }.get(status, "")
         if status == "approved":
             ticket = await anyio.to_thread.run_sync(self.gov.begin_approved, caller, approval_id)
-            out = await self._run_ticket(
-                ticket,
-                lambda: self.server.call_tool(ticket.tool, ticket.arguments, mcp_ctx),
-            )
+            token = _current_approval.set(approval_id)
+            try:
+                out = await self._run_ticket(
+                    ticket,
+                    lambda: self.server.call_tool(ticket.tool, ticket.arguments, mcp_ctx),
+                )
+            finally:
+                _current_approval.reset(token)
             result = _structured(out)
             req = await anyio.to_thread.run_sync(
                 approvals_mod.get_approval, self.ctx.store, approval_id

@@ -101,7 +101,23 @@ RUNNERS: dict[str, Callable[[Context, dict[str, Any]], Any]] = {
 }
 
 
-def run_tool(ctx: Context, tool: str, arguments: dict[str, Any]) -> Any:
+def run_tool(
+    ctx: Context,
+    tool: str,
+    arguments: dict[str, Any],
+    *,
+    actor: str = "",
+    approval_id: str | None = None,
+) -> Any:
+    if tool == "remediate":
+        from stratusec.operations.remediate import remediate
+
+        a = _pick(
+            dict(arguments),
+            {"finding_id", "mode", "plan_id", "plan_digest", "options"},
+            "remediate",
+        )
+        return remediate(ctx, actor=actor, approval_id=approval_id, **a)
     runner = RUNNERS.get(tool)
     if runner is None:
         raise StratusecError(

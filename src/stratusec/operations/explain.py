@@ -150,7 +150,7 @@ def explain_finding(
         "config_unavailable": record.get("unavailable", []),
         "scan_id": record.get("scan_id"),
     }
-    graph = _graph_part(
+    graph = graph_context(
         ctx, finding["account"], fres["uid"], fres["type"], max_paths, max_neighbours
     )
     return {
@@ -235,9 +235,11 @@ def _stored_resource(ctx: Context, account: str, uid: str) -> dict[str, Any] | N
         }
 
 
-def _graph_part(
+def graph_context(
     ctx: Context, account: str, uid: str, kind: str, max_paths: int, max_neighbours: int
 ) -> dict[str, Any]:
+    """The resource's direct neighbours and the attack paths through it (also the blast
+    radius of a remediation plan): {neighbourhood, truncated, note, paths}."""
     out: dict[str, Any] = {"neighbourhood": [], "truncated": False, "note": None, "paths": []}
     try:
         with graph_store(ctx) as store:

@@ -246,6 +246,12 @@ class Store:
             for row in s.scalars(q):
                 yield _to_resource(row)
 
+    def get_resource(self, scan_id: str, uid: str) -> Resource | None:
+        """One resource of a scan, with its raw evidence."""
+        with self.session() as s:
+            row = s.get(ResourceRow, (scan_id, uid))
+            return _to_resource(row) if row is not None else None
+
     def count_resources(self, scan_id: str) -> dict[str, int]:
         q = (
             select(ResourceRow.type, func.count())

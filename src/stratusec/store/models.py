@@ -216,3 +216,31 @@ class ApprovalRow(Base):
     decision_reason: Mapped[str | None] = mapped_column(Text)
     executed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+
+class RemediationPlanRow(Base):
+    """A remediation plan: the exact calls, rollback, diff, blast radius and fingerprint
+    (``plan``), applied at most once after an approval bound to its ``digest``."""
+
+    __tablename__ = "remediation_plans"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    finding_id: Mapped[str] = mapped_column(String(32), index=True)
+    check_id: Mapped[str] = mapped_column(String(128))
+    fixer: Mapped[str] = mapped_column(String(128))
+    account_name: Mapped[str] = mapped_column(String(64), index=True)
+    resource_uid: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    # planned | applying | applied | failed | rolling_back | rolled_back
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    plan: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_by: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    applied_by: Mapped[str | None] = mapped_column(String(256))
+    applied_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    apply_approval_id: Mapped[str | None] = mapped_column(String(32))
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    rolled_back_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    rollback_approval_id: Mapped[str | None] = mapped_column(String(32))
+    rollback_result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)

@@ -7,6 +7,7 @@ from the account's credential source; nothing here logs a secret.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import urllib.parse
@@ -82,8 +83,15 @@ def _base_session(src: CredentialSource, region: str) -> boto3.Session:
     return boto3.Session(region_name=region)
 
 
-def build_session(account: Account, src: CredentialSource | None = None) -> boto3.Session:
-    """A boto3 session for the account's (scan) credential source, or ``src`` if given."""
+def build_session(
+    account: Account,
+    src: CredentialSource | None = None,
+    *,
+    session_policy: dict[str, Any] | None = None,
+) -> boto3.Session:
+    """A boto3 session for the account's (scan) credential source, or ``src`` if given.
+    ``session_policy`` (assume_role only) further limits the assumed role's session: the
+    remediation engine passes one that allows only a plan's actions on its resources."""
     src = src or account.credentials
     region = (account.regions or [DEFAULT_REGION])[0]
     base = _base_session(src, region)
@@ -100,6 +108,8 @@ def build_session(account: Account, src: CredentialSource | None = None) -> boto
         }
         if src.external_id:
             kwargs["ExternalId"] = src.external_id
+        if session_policy is not None:
+            kwargs["Policy"] = json.dumps(session_policy, separators=(",", ":"))
         try:
             creds = sts.assume_role(**kwargs)["Credentials"]
         except botocore.exceptions.ClientError as exc:

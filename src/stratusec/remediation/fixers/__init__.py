@@ -1,0 +1,1 @@
+"""One module per service family; each function is registered with ``@fixer``."""
