@@ -105,5 +105,5 @@ def test_no_fixer_says_so_with_manual_steps(fixlab: Any, aws: Any) -> None:
     lab: FixLab = fixlab()
     lab.scan("iam")
     f = lab.finding("iam_root_mfa_enabled")
-    with pytest.raises(RemediationError, match="no automated fix.*manual steps"):
+    with pytest.raises(RemediationError, match=r"no automated fix.*manual steps"):
         lab.plan(f)

@@ -244,3 +244,21 @@ class RemediationPlanRow(Base):
     rolled_back_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     rollback_approval_id: Mapped[str | None] = mapped_column(String(32))
     rollback_result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+
+class GuardrailActivationRow(Base):
+    """An activated guardrail policy: its exact source (text + SHA-256) as activated, so
+    later edits of the file do not silently change what runs at every scan."""
+
+    __tablename__ = "guardrail_activations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    package: Mapped[str] = mapped_column(String(256), index=True)
+    source_path: Mapped[str | None] = mapped_column(Text)
+    source_sha256: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)
+    activated_by: Mapped[str] = mapped_column(String(256))
+    approval_id: Mapped[str | None] = mapped_column(String(32))
+    activated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    deactivated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    deactivated_by: Mapped[str | None] = mapped_column(String(256))
