@@ -68,6 +68,7 @@ from stratusec.operations.context import Context
 from stratusec.operations.explain import explain_finding as explain_op
 from stratusec.operations.graph import query_graph as query_graph_op
 from stratusec.operations.paths import get_attack_paths as attack_paths_op
+from stratusec.operations.remediate import bind_to_plan
 from stratusec.operations.remediate import remediate as remediate_op
 from stratusec.operations.scan import scan as scan_op
 
@@ -333,6 +334,17 @@ class StratusecMCP:
             return await self.quick(
                 functools.partial(refuse, problem, "schema", "invalid", "error")
             )
+        if name == "remediate" and arguments.get("mode") in ("apply", "rollback"):
+            # Bind the approval to a stored plan and its digest (planning now when asked by
+            # finding id). Planning changes nothing in the account.
+            try:
+                arguments = await self.in_thread(
+                    functools.partial(bind_to_plan, self.ctx, arguments, caller.principal)
+                )
+            except StratusecError as exc:
+                return await self.quick(
+                    functools.partial(refuse, str(exc), "remediate:plan", "allow", "error")
+                )
         try:
             started = await self.quick(functools.partial(self.gov.begin, caller, name, arguments))
         except CallDenied as exc:
