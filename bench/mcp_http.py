@@ -129,8 +129,9 @@ async def _run(port: int, token: str, clients: int, calls: int) -> dict[str, Any
 
 async def _sdk_check(url: str, token: str) -> int:
     """The official SDK client works against the same server."""
-    from mcp import Client
     from mcp.client.streamable_http import streamable_http_client
+
+    from mcp import Client
 
     headers = {"Authorization": f"Bearer {token}"}
     async with (
