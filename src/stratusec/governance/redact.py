@@ -72,6 +72,8 @@ _KV_SECRET = re.compile(
     r"[\w-]*)([\"']?\s*[=:]\s*)([\"']?)([^\s\"'&,;]+)"
 )
 _HEX = re.compile(r"[0-9a-fA-F]{40}")
+# Stratusec's own bearer tokens: "stx_" and 43 URL-safe base64 characters.
+_STX_TOKEN = re.compile(r"\bstx_[A-Za-z0-9_-]{20,}")
 
 
 def is_secret_key(key: object) -> bool:
@@ -116,6 +118,7 @@ def redact_text(text: str) -> str:
     text = _PEM.sub(REDACTED, text)
     text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     text = _JWT.sub(REDACTED, text)
+    text = _STX_TOKEN.sub(REDACTED, text)
     text = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{REDACTED}{m.group(3)}", text)
     text = _KV_SECRET.sub(_mask_kv, text)
     text = _SESSION_TOKEN.sub(REDACTED, text)

@@ -151,7 +151,9 @@ class RegoPolicy:
         p = Path(path)
         cls._lint(source, p)
         interp = Interpreter()
-        interp.log_level = LogLevel.NONE
+        # Compile errors (with file:line:col) are printed by the C library on fd 1 at level
+        # ERROR: capture them there, then silence it for evaluation.
+        interp.log_level = LogLevel.ERROR
         with _capture_fd1() as printed:
             try:
                 interp.add_module(p.name, source)
@@ -159,12 +161,18 @@ class RegoPolicy:
                 ok = bundle.ok()
             except RegoError as exc:
                 raise cls._parse_error(str(exc), source, p) from None
+            finally:
+                interp.log_level = LogLevel.NONE
         text = "".join(printed).strip()
         if not ok or text:
-            m = _PRINTED_LOC.search(text)
+            # The error sequence (message, then "-- file:line:col") is on the bundle's node
+            # even when the C library printed nothing.
+            detail = text or (str(bundle.node()) if not ok else "")
+            m = _PRINTED_LOC.search(detail)
             where = f"{p}:{m.group(1)}:{m.group(2)}" if m else f"{p}"
-            first = text.splitlines()[0] if text else "the policy does not compile"
-            raise PolicyError(f"{where}: authorization policy does not compile: {first}")
+            raise PolicyError(
+                f"{where}: authorization policy does not compile: {_first_error(detail)}"
+            )
         policy = cls(p, interp, bundle)
         policy._probe(source)
         return policy
@@ -243,12 +251,20 @@ class RegoPolicy:
         with _capture_fd1():
             result = self._run(sample)
         if isinstance(result, str):
-            where = str(self.path)
+            block = _culprit_rule(source, self.path)
+            lo, hi = block or (1, len(source.splitlines()))
             m = re.search(r"near (.+)$", result)
-            if m:
-                hits = [i for i, ln in enumerate(source.splitlines(), 1) if m.group(1) in ln]
-                if len(hits) == 1:
-                    where = f"{self.path}:{hits[0]}"
+            hits = [
+                i
+                for i, ln in enumerate(source.splitlines(), 1)
+                if m and lo <= i <= hi and m.group(1) in ln
+            ]
+            line = (
+                hits[0]
+                if len(hits) == 1
+                else (_culprit_line(source, self.path, block) if block else None)
+            )
+            where = f"{self.path}:{line}" if line else str(self.path)
             raise PolicyError(f"{where}: authorization policy does not compile: {result}")
 
     # -- evaluation ----------------------------------------------------------------------
@@ -309,6 +325,74 @@ class RegoPolicy:
         if approval:
             return "require_approval", [_reason(r) for r in approval]
         return "allow", []
+
+
+def _rule_blocks(source: str) -> list[tuple[int, int]]:
+    """(first, last) line numbers (1-based) of each top-level rule."""
+    lines = source.splitlines()
+    starts = [
+        i
+        for i, ln in enumerate(lines)
+        if ln[:1] and not ln[0].isspace() and not ln.startswith(("#", "}", "package", "import"))
+    ]
+    return [
+        (a + 1, (starts[k + 1] if k + 1 < len(starts) else len(lines)))
+        for k, a in enumerate(starts)
+    ]
+
+
+def _culprit_rule(source: str, path: Path) -> tuple[int, int] | None:
+    """The line of the rule whose removal makes an evaluation error go away (rego-cpp
+    reports no location for errors found while evaluating)."""
+    lines = source.splitlines()
+    for first, last in _rule_blocks(source):
+        head = re.match(r"(?:default\s+)?(\w+)(\s+contains\b)?", lines[first - 1])
+        if not head or "(" in lines[first - 1].split("if")[0]:
+            continue  # functions and oddities: leave them in place
+        name = head.group(1)
+        # The same rule, never true: the policy keeps its shape without this body.
+        stub = (
+            f'{name} contains "disabled" if {{ false }}'
+            if head.group(2)
+            else (f"{name} := false if {{ false }}")
+        )
+        rest = "\n".join([*lines[: first - 1], stub, *lines[last:]])
+        try:
+            with _capture_fd1():
+                RegoPolicy.from_source(rest, path)
+        except PolicyError:
+            continue
+        return first, last
+    return None
+
+
+def _culprit_line(source: str, path: Path, block: tuple[int, int]) -> int:
+    """Within the failing rule, the body line whose replacement by ``true`` makes the policy
+    load (else the rule's first line)."""
+    lines = source.splitlines()
+    first, last = block
+    for no in range(first + 1, last + 1):
+        if not lines[no - 1].strip() or lines[no - 1].strip() in ("}", "{"):
+            continue
+        trial = [*lines[: no - 1], "  true", *lines[no:]]
+        try:
+            with _capture_fd1():
+                RegoPolicy.from_source("\n".join(trial), path)
+        except PolicyError:
+            continue
+        return no
+    return first
+
+
+def _first_error(detail: str) -> str:
+    """The first message of a rego-cpp error report ("Errors:" then the message)."""
+    lines = [ln.strip() for ln in detail.splitlines()]
+    if "Errors:" in lines:
+        lines = lines[lines.index("Errors:") + 1 :]
+    for ln in lines:
+        if ln and not ln.startswith(("rego-", "--", "~")):
+            return ln
+    return "the policy does not compile"
 
 
 def _reason(value: Any) -> str:
