@@ -58,9 +58,30 @@ def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
+def config_value(config: dict[str, Any], key: str) -> Any:
+    """``config[key]``; a dotted key reads nested mappings ("metadata_options.http_tokens")."""
+    if key in config or "." not in key:
+        return config.get(key)
+    value: Any = config
+    for part in key.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, with lists compared regardless of order (rule lists come back reordered)."""
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and sorted(map(canonical, a)) == sorted(map(canonical, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return bool(a == b)
+
+
 def fingerprint(config: dict[str, Any], keys: list[str]) -> str:
     """SHA-256 over the watched config keys (all of them when none are named)."""
-    picked = {k: config.get(k) for k in keys} if keys else config
+    picked = {k: config_value(config, k) for k in keys} if keys else config
     return hashlib.sha256(canonical(picked).encode()).hexdigest()
 
 
@@ -158,7 +179,7 @@ def make_plan(
     except FixerError as exc:
         raise RemediationError(f"cannot plan {fx.id} for {res.uid}: {exc}") from None
     region = res.region if res.region != "global" else None
-    before = {k: res.config.get(k) for k in spec.after}
+    before = {k: config_value(res.config, k) for k in spec.after}
     plan: dict[str, Any] = {
         "finding_id": finding_id,
         "check_id": finding["check_id"],
@@ -176,7 +197,7 @@ def make_plan(
         "diff": [
             {"key": k, "before": before.get(k), "after": v}
             for k, v in spec.after.items()
-            if before.get(k) != v
+            if not _same(before.get(k), v)
         ],
         "terraform": spec.terraform,
         "aws_cli": [c.cli(region) for c in spec.calls],
@@ -443,13 +464,13 @@ def verify(ctx: Context, account: Account, plan: dict[str, Any], region: str) ->
     if report.errors:
         return {"resolved": False, "reason": f"the check failed to run: {report.errors}"}
     status = mine[0].status if mine else None
-    after_actual = {k: live.config.get(k) for k in plan["after"]}
+    after_actual = {k: config_value(live.config, k) for k in plan["after"]}
     return {
         "resolved": status == Status.PASS,
         "check_status": status.value if status else "not evaluated",
         "message": mine[0].message if mine else "the check produced no result for it",
         "config_after": after_actual,
-        "matches_expected": after_actual == plan["after"],
+        "matches_expected": _same(after_actual, plan["after"]),
     }
 
 
