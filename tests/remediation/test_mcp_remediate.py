@@ -114,6 +114,12 @@ def test_remediate_over_stdio(account: Any, aws: Any, stratusec_home: Path) -> N
         if r["approval_id"] == ran["approval_id"] and r["outcome"] in ("started", "ok")
     ]
     assert sorted(r["outcome"] for r in executed) == ["ok", "started"]
+    ctx = Context.load()
+    verified = AuditLog(ctx.store).list(tool="remediate_verify", limit=10)
+    ctx.close()
+    assert [(r["arguments"]["resolved"], r["approval_id"]) for r in verified] == [
+        (True, ran["approval_id"])
+    ]
     assert log.verify().ok
 
 

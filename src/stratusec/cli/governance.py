@@ -275,6 +275,9 @@ def approvals_run(
                 ticket.arguments,
                 actor=caller.principal,
                 approval_id=ticket.approval_id,
+                record=lambda event, facts: gov.note(
+                    caller, event, facts, approval_id=ticket.approval_id
+                ),
             ),
         )
     finally:

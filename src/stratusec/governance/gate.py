@@ -494,6 +494,21 @@ class Governor:
             raise ApprovalPending(started)
         return self.run_ticket(started, run, size=size)
 
+    def note(
+        self,
+        caller: Caller,
+        event: str,
+        arguments: Mapping[str, Any],
+        *,
+        approval_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Append a fact that happened inside an authorized call (e.g. a remediation's
+        verification) to the audit chain, as its own record."""
+        e = self._entry(caller, event, arguments)
+        e.decision, e.outcome, e.rule = "allow", "ok", "builtin:record"
+        e.approval_id = approval_id
+        return self.audit.append(e)
+
     def record(
         self,
         caller: Caller,

@@ -692,15 +692,22 @@ class StratusecMCP:
                 Field(description="Fixer options, e.g. {'kms_key_id': 'arn:...'}"),
             ] = None,
         ) -> Remediation:
+            caller = current_caller()
+            approval = _current_approval.get()
+
+            def record(event: str, facts: dict[str, Any]) -> None:
+                self.gov.note(caller, event, facts, approval_id=approval)
+
             out = remediate_op(
                 ctx,
-                actor=current_caller().principal,
+                actor=caller.principal,
+                record=record,
                 finding_id=finding_id,
                 mode=mode,
                 plan_id=plan_id,
                 plan_digest=plan_digest,
                 options=options,
-                approval_id=_current_approval.get(),
+                approval_id=approval,
             )
             return Remediation.model_validate(out)
 

@@ -108,6 +108,7 @@ def run_tool(
     *,
     actor: str = "",
     approval_id: str | None = None,
+    record: Callable[[str, dict[str, Any]], Any] | None = None,
 ) -> Any:
     if tool == "remediate":
         from stratusec.operations.remediate import remediate
@@ -117,7 +118,7 @@ def run_tool(
             {"finding_id", "mode", "plan_id", "plan_digest", "options"},
             "remediate",
         )
-        return remediate(ctx, actor=actor, approval_id=approval_id, **a)
+        return remediate(ctx, actor=actor, approval_id=approval_id, record=record, **a)
     runner = RUNNERS.get(tool)
     if runner is None:
         raise StratusecError(

@@ -3,6 +3,7 @@ plan — the latter two only ever under a human's approval, bound to the plan's 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from stratusec.errors import StratusecError
@@ -22,7 +23,9 @@ def remediate(
     plan_digest: str | None = None,
     options: dict[str, Any] | None = None,
     approval_id: str | None = None,
+    record: Callable[[str, dict[str, Any]], Any] | None = None,
 ) -> dict[str, Any]:
+    """``record(event, facts)``, when given, appends the verification to the audit chain."""
     if mode not in MODES:
         raise StratusecError(f"unknown mode {mode!r}; valid modes: {', '.join(MODES)}")
     if mode == "plan":
