@@ -41,6 +41,18 @@ def remediate(
         plan = engine.apply_plan(
             ctx, plan_id, plan_digest, approval_id=approval_id, applied_by=actor
         )
+        if record is not None:
+            ver = (plan.get("result") or {}).get("verification") or {}
+            record(
+                "remediate_verify",
+                {
+                    "plan_id": plan_id,
+                    "finding_id": plan.get("finding_id"),
+                    "resolved": ver.get("resolved"),
+                    "check_status": ver.get("check_status"),
+                    "matches_expected": ver.get("matches_expected"),
+                },
+            )
     else:
         plan = engine.rollback_plan(ctx, plan_id, plan_digest, approval_id=approval_id, by=actor)
     return {"mode": mode, "plan": plan}
