@@ -138,6 +138,7 @@ def test_public_service_task_definition_and_task(aws, collector_ctx):
     assert c["privileged_containers"] == ["app"]
     [container] = c["container_definitions"]
     assert container["environment_variable_names"] == ["DB_PASSWORD"]
+    assert container["environment_references"] == []  # no value names a resource
     assert container["secrets"] == [{"name": "API_KEY", "value_from": SECRET_ARN}]
     assert container["privileged"] is True
     assert container["readonly_root_filesystem"] is False

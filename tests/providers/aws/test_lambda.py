@@ -81,6 +81,7 @@ def test_public_url_and_open_resource_policy(aws, collector_ctx):
     assert c["vpc_config"] is None
     assert c["tracing_config"] == {"mode": "Active"}
     assert c["environment_variable_names"] == ["DB_PASSWORD", "STAGE"]
+    assert c["environment_references"] == []  # no value names a resource
     assert c["public_url"] is True
     assert len(c["function_urls"]) == 1
     assert c["function_urls"][0]["authorization_type"] == "NONE"

@@ -17,7 +17,7 @@ from typing import Any
 
 from stratusec.inventory.models import Resource, tags_from_list
 from stratusec.providers.aws.base import CollectorContext
-from stratusec.providers.aws.util import ec2_arn
+from stratusec.providers.aws.util import ec2_arn, environment_references
 
 SERVICE = "ecs"
 GLOBAL = False
@@ -102,6 +102,8 @@ def _container_config(cd: dict[str, Any]) -> dict[str, Any]:
         "readonly_root_filesystem": cd.get("readonlyRootFilesystem"),
         "user": cd.get("user"),
         "environment_variable_names": _env_names(cd.get("environment")),
+        # Values only of the variables that name a resource (bucket, table, queue, ARN).
+        "environment_references": environment_references(cd.get("environment")),
         "secrets": _secrets(cd.get("secrets")),
         "environment_files": [f.get("value") for f in cd.get("environmentFiles") or []],
         "log_configuration": {

@@ -16,7 +16,12 @@ from typing import Any
 
 from stratusec.inventory.models import Resource, tags_from_list
 from stratusec.providers.aws.base import UNSUPPORTED_CODES, CollectorContext
-from stratusec.providers.aws.util import ec2_arn, key_ref_uid, parse_policy
+from stratusec.providers.aws.util import (
+    ec2_arn,
+    environment_references,
+    key_ref_uid,
+    parse_policy,
+)
 
 SERVICE = "lambda"
 GLOBAL = False
@@ -155,6 +160,8 @@ def collect(ctx: CollectorContext) -> Iterator[Resource]:
                 if subnet_ids or sg_ids or vpc_id
                 else None,
                 "environment_variable_names": sorted((env.get("Variables") or {}).keys()),
+                # Values only of the variables that name a resource (bucket, table, queue).
+                "environment_references": environment_references(env.get("Variables")),
                 "kms_key_arn": kms_key,
                 "tracing_config": {"mode": (fn.get("TracingConfig") or {}).get("Mode")},
                 "layers": [la.get("Arn") for la in fn.get("Layers") or []],

@@ -4,6 +4,7 @@ resources (KMS keys, EC2 network objects) and AWS's string-typed attribute value
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 from typing import Any
 
@@ -65,3 +66,52 @@ def as_bool(value: Any) -> bool | None:
     if value is None:
         return None
     return str(value).lower() == "true"
+
+
+# Environment variables whose value names a resource (kept: an identifier, not a secret).
+# A variable qualifies by its value's shape (an ARN, an s3:// URI, an SQS queue URL) or by
+# its name (``*_BUCKET``, ``*_TABLE_NAME``, ``QUEUE_URL``, ...); never when its name
+# suggests a secret, and never a value with whitespace, user info ("@") or over 512 chars.
+_REF_NAME = re.compile(
+    r"(?:^|_)(?:BUCKET|TABLE|QUEUE|TOPIC|STREAM)(?:_(?:NAME|NAMES|URL|ARN|ID))?$"
+)
+_SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|CREDENTIAL|PRIVATE|AUTH|API_?KEY|ACCESS_?KEY")
+_REF_VALUE = re.compile(
+    r"^(?:arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{0,12}:\S+"
+    r"|s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](?:/\S*)?"
+    r"|https://sqs\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/\d{12}/[\w-]+(?:\.fifo)?)$"
+)
+_PLAIN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,254}$")
+
+
+def resource_reference(name: str, value: Any) -> str | None:
+    """``value`` when the environment variable ``name`` names a resource (see above);
+    else None (the value is a secret, or is not known to be an identifier)."""
+    if not isinstance(value, str) or not value or len(value) > 512:
+        return None
+    upper = name.upper()
+    if _SECRET_NAME.search(upper) or "@" in value or any(c.isspace() for c in value):
+        return None
+    if _REF_VALUE.match(value):
+        return value
+    if _REF_NAME.search(upper) and _PLAIN_ID.match(value):
+        return value
+    return None
+
+
+def environment_references(variables: Any) -> list[dict[str, str]]:
+    """``[{"name", "value"}]`` for the variables that name a resource, from a mapping
+    (Lambda) or a list of ``{"name", "value"}`` (ECS)."""
+    items = (
+        list(variables.items())
+        if isinstance(variables, dict)
+        else [(e.get("name"), e.get("value")) for e in variables or [] if isinstance(e, dict)]
+    )
+    out = []
+    for n, v in items:
+        if not n:
+            continue
+        ref = resource_reference(str(n), v)
+        if ref is not None:
+            out.append({"name": str(n), "value": ref})
+    return sorted(out, key=lambda e: e["name"])
