@@ -144,7 +144,9 @@ def test_public_ecs_service_neighbourhood_and_paths_through_it(ctx: Context) -> 
     scores = [p["score"] for p in out["attack_paths"]]
     assert scores == sorted(scores, reverse=True)
 
-    assert out["remediation"]["summary"] and out["remediation"]["automated_fix"] is None
+    assert out["remediation"]["summary"]
+    # the finding's check (an ECS service with a public IP) has no automated fix
+    assert out["remediation"]["automated_fix"] is None
     assert out["untrusted"]["notice"] == NOTICE
 
 
@@ -184,7 +186,7 @@ def test_policy_finding_check_metadata_and_who_when(ctx: Context) -> None:
     assert isinstance(chk["compliance"], list)
     rem = out["remediation"]
     assert rem["summary"] and rem["cli"] and rem["terraform"]
-    assert rem["automated_fix"] is None
+    assert rem["automated_fix"]["fixer"] == "iam_least_privilege_s3"
     # The role the policy is attached to is its neighbour; a policy is no attack step.
     assert ("HAS_POLICY", "in", ROLE) in {
         (n["type"], n["direction"], n["uid"]) for n in out["neighbourhood"]

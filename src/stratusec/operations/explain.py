@@ -186,9 +186,24 @@ def explain_finding(
             "terraform": meta.remediation.terraform if meta else None,
             "console": meta.remediation.console if meta else None,
             "docs": meta.remediation.docs if meta else None,
-            "automated_fix": None,
+            "automated_fix": _automated_fix(finding["check_id"]),
         },
         "untrusted": {"paths": list(UNTRUSTED_PATHS), "notice": NOTICE},
+    }
+
+
+def _automated_fix(check_id: str) -> dict[str, Any] | None:
+    """The fixer for the check, if there is one (plan it with remediate)."""
+    from stratusec.remediation.registry import fixer_for
+
+    fx = fixer_for(check_id)
+    if fx is None:
+        return None
+    return {
+        "fixer": fx.id,
+        "title": fx.title,
+        "options": fx.options,
+        "how": "remediate(finding_id) plans it; mode='apply' asks a human to approve it",
     }
 
 
