@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -206,6 +207,7 @@ def make_plan(
         "fingerprint": fingerprint(res.config, spec.watch),
         "notes": spec.notes,
         "verify_services": spec.verify_services,
+        "gone_means_resolved": spec.gone_means_resolved,
         "session_policy": session_policy(spec.calls),
     }
     if blast_radius:
@@ -252,6 +254,8 @@ def session_policy(calls: list[ApiCall]) -> dict[str, Any]:
     by_arn: dict[str, set[str]] = {}
     for c in calls:
         by_arn.setdefault(c.resource_arn, set()).add(c.action)
+        for action, arn in c.extra_actions:
+            by_arn.setdefault(arn, set()).add(action)
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -351,11 +355,48 @@ def refetch(ctx: Context, account: Account, res: dict[str, Any], region: str) ->
     return None
 
 
-def _execute(factory: ClientFactory, calls: list[ApiCall], region: str) -> Iterator[dict[str, Any]]:
+_REF = re.compile(r"\$\{call\[(\d+)\]\.([\w.]+)\}")
+
+
+def _refs(value: Any) -> set[tuple[int, str]]:
+    """``${call[N].Path}`` references in a rollback's parameters (values only the apply's
+    responses know, such as the id of a created detector)."""
+    return {(int(m.group(1)), m.group(2)) for m in _REF.finditer(canonical(value))}
+
+
+def _dig(doc: Any, path: str) -> Any:
+    for part in path.split("."):
+        doc = doc.get(part) if isinstance(doc, dict) else None
+    return doc
+
+
+def _substitute(value: Any, outputs: dict[str, Any]) -> Any:
+    if isinstance(value, dict):
+        return {k: _substitute(v, outputs) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, outputs) for v in value]
+    if isinstance(value, str):
+        whole = _REF.fullmatch(value)
+        if whole:
+            key = f"call[{whole.group(1)}].{whole.group(2)}"
+            if key not in outputs:
+                raise RemediationError(f"the rollback needs {key}, which the apply did not record")
+            return outputs[key]
+    return value
+
+
+def _execute(
+    factory: ClientFactory,
+    calls: list[ApiCall],
+    region: str,
+    responses: list[dict[str, Any]] | None = None,
+) -> Iterator[dict[str, Any]]:
     for c in calls:
         client = factory.client(c.service, c.region or region)
-        resp = getattr(client, c.operation)(**c.params)
-        meta = (resp or {}).get("ResponseMetadata", {})
+        resp = getattr(client, c.operation)(**c.params) or {}
+        if responses is not None:
+            responses.append(resp)
+        meta = resp.get("ResponseMetadata", {})
         yield {"call": f"{c.service}:{c.operation}", "status": meta.get("HTTPStatusCode")}
 
 
@@ -408,14 +449,24 @@ def apply_plan(
     ):
         raise RemediationError(f"plan {plan_id} is already being applied")
     done: list[dict[str, Any]] = []
+    responses: list[dict[str, Any]] = []
     calls = [ApiCall.from_dict(c) for c in plan["calls"]]
+
+    def outputs() -> dict[str, Any]:
+        return {
+            f"call[{i}].{path}": _dig(responses[i], path)
+            for i, path in _refs(plan["rollback"])
+            if i < len(responses)
+        }
+
     try:
-        for step in _execute(factory, calls, region):
+        for step in _execute(factory, calls, region, responses):
             done.append(step)
     except Exception as exc:
         result = {
             "applied": False,
             "calls_done": done,
+            "outputs": outputs(),
             "error": f"{type(exc).__name__}: {exc}",
             "next": f"stratusec fix --rollback {plan_id} restores the before state",
         }
@@ -424,7 +475,12 @@ def apply_plan(
             f"plan {plan_id} failed after {len(done)} of {len(calls)} calls: {result['error']}"
         ) from None
     verification = verify(ctx, account, plan, region)
-    result = {"applied": True, "calls_done": done, "verification": verification}
+    result = {
+        "applied": True,
+        "calls_done": done,
+        "outputs": outputs(),
+        "verification": verification,
+    }
     _transition(ctx, plan_id, ("applying",), "applied", result=result)
     if verification["resolved"]:
         from stratusec.findings.lifecycle import mark_resolved
@@ -452,6 +508,14 @@ def verify(ctx: Context, account: Account, plan: dict[str, Any], region: str) ->
             fresh[r.uid] = r
     live = fresh.get(plan["resource"]["uid"])
     if live is None:
+        if plan.get("gone_means_resolved"):
+            return {
+                "resolved": True,
+                "check_status": "not applicable",
+                "message": "the collector no longer reports the resource (as the fix intends)",
+                "config_after": None,
+                "matches_expected": True,
+            }
         return {"resolved": False, "reason": "the resource could not be collected again"}
     scan = ctx.store.latest_scan(account.name)
     stored = ctx.store.iter_resources(scan.id, include_raw=False) if scan else iter(())
@@ -465,10 +529,12 @@ def verify(ctx: Context, account: Account, plan: dict[str, Any], region: str) ->
         return {"resolved": False, "reason": f"the check failed to run: {report.errors}"}
     status = mine[0].status if mine else None
     after_actual = {k: config_value(live.config, k) for k in plan["after"]}
+    # No result for a resource that is still there: the check no longer applies to it
+    # (an inactive key, a policy with no attachments left). That is resolved, too.
     return {
-        "resolved": status == Status.PASS,
-        "check_status": status.value if status else "not evaluated",
-        "message": mine[0].message if mine else "the check produced no result for it",
+        "resolved": status in (Status.PASS, None),
+        "check_status": status.value if status else "not applicable",
+        "message": mine[0].message if mine else "the check no longer applies to the resource",
         "config_after": after_actual,
         "matches_expected": _same(after_actual, plan["after"]),
     }
@@ -490,7 +556,11 @@ def rollback_plan(
     plan = row.plan
     account = ctx.config.account(plan["account"])
     region = plan["region"] if plan["region"] != "global" else ClientFactory(account).home_region
-    rb = [ApiCall.from_dict(c) for c in plan["rollback"]]
+    recorded = (row.result or {}).get("outputs") or {}
+    rb = [
+        ApiCall.from_dict({**c, "params": _substitute(c["params"], recorded)})
+        for c in plan["rollback"]
+    ]
     factory = _write_factory(ctx, account, {**plan, "session_policy": session_policy(rb)})
     if not _transition(
         ctx, plan_id, ("applied", "failed"), "rolling_back", rollback_approval_id=approval_id

@@ -38,6 +38,8 @@ class ApiCall:
     iam_action: str | None = None
     #: The ARN the session policy allows it on ("*" for calls without a resource).
     resource_arn: str = "*"
+    #: Further (action, resource) pairs the call needs, e.g. ("iam:PassRole", role ARN).
+    extra_actions: tuple[tuple[str, str], ...] = ()
 
     @property
     def action(self) -> str:
@@ -64,6 +66,7 @@ class ApiCall:
             region=d.get("region"),
             iam_action=d.get("iam_action"),
             resource_arn=d.get("resource_arn", "*"),
+            extra_actions=tuple((a, r) for a, r in d.get("extra_actions") or ()),
         )
 
 
@@ -84,6 +87,9 @@ class FixSpec:
     #: Services to collect again for the verification, besides the resource's own (when
     #: the fix changes another resource the check reads, e.g. the trail's bucket).
     verify_services: list[str] = field(default_factory=list)
+    #: The fix may remove the resource from what the collector reports (e.g. a managed
+    #: policy left with no attachments): not finding it again then means resolved.
+    gone_means_resolved: bool = False
 
 
 class FixerError(Exception):
