@@ -113,15 +113,26 @@ def render(plan: dict[str, Any]) -> None:
     out.print(Text("\nTerraform:", style="bold"))
     out.print(Text(plan["terraform"]))
     br = plan.get("blast_radius") or {}
-    if br:
-        out.print(Text("Blast radius:", style="bold"))
-        for n in br.get("used_by", [])[:15]:
-            out.print(Text(f"  used by [{n.get('type')}] {n.get('name')} ({n.get('kind')})"))
-        for p in br.get("attack_paths_through", [])[:5]:
-            names = [p.get("entry_name", "")] + [h.get("to_name", "") for h in p.get("hops", [])]
-            out.print(Text(f"  cuts path: {' -> '.join(names)}"))
-        if br.get("note"):
-            out.print(Text(f"  {br['note']}", style="dim"))
+    users, uses = br.get("used_by", []), br.get("uses", [])
+    paths = br.get("attack_paths_through", [])
+    out.print(Text("Blast radius:", style="bold"))
+    if not (users or uses or paths):
+        out.print(Text(f"  {br.get('note') or 'nothing in the security graph uses it'}"))
+    for n in users[:15]:
+        out.print(Text(f"  used by [{n.get('type')}] {n.get('name')} ({n.get('kind')})"))
+    for n in uses[:15]:
+        out.print(Text(f"  uses [{n.get('type')}] {n.get('name')} ({n.get('kind')})"))
+    for p in paths[:5]:
+        names = [p.get("entry_name", "")] + [h.get("to_name", "") for h in p.get("hops", [])]
+        out.print(Text(f"  attack path through it (the fix may cut it): {' -> '.join(names)}"))
+    out.print(
+        Text(
+            f"fingerprint {plan['fingerprint'][:16]}; session policy actions: "
+            + ", ".join(
+                sorted({a for st in plan["session_policy"]["Statement"] for a in st["Action"]})
+            )
+        )
+    )
     out.print(Text("\nRollback:", style="bold"))
     for c in plan["rollback"]:
         out.print(Text(f"  {c['service']}:{c['operation']} — {c['description']}"))
