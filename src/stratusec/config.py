@@ -183,6 +183,12 @@ class GovernanceSettings(_Strict):
         return v
 
 
+class GuardrailSettings(_Strict):
+    directory: str | None = Field(
+        default=None, description="user guardrail policies (*.rego); default <home>/guardrails"
+    )
+
+
 class Config(_Strict):
     version: Literal[1] = 1
     accounts: list[Account] = Field(default_factory=list)
@@ -193,6 +199,7 @@ class Config(_Strict):
     # Reserved by earlier versions (written as an empty mapping); not read.
     tokens: dict[str, Any] = Field(default_factory=dict)
     governance: GovernanceSettings = Field(default_factory=GovernanceSettings)
+    guardrails: GuardrailSettings = Field(default_factory=GuardrailSettings)
 
     @model_validator(mode="after")
     def _unique(self) -> Config:
