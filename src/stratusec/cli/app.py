@@ -14,6 +14,7 @@ from stratusec.cli import findings as findings_cmd
 from stratusec.cli import fix as fix_cmd
 from stratusec.cli import governance as governance_cmd
 from stratusec.cli import graph as graph_cmd
+from stratusec.cli import guardrail as guardrail_cmd
 from stratusec.cli import init as init_cmd
 from stratusec.cli import mcp as mcp_cmd
 from stratusec.cli import paths as paths_cmd
@@ -59,6 +60,7 @@ app.add_typer(findings_cmd.suppress_app, name="suppress")
 app.command("report")(report_cmd.report)
 app.command("paths")(paths_cmd.paths)
 app.add_typer(graph_cmd.app, name="graph")
+app.add_typer(guardrail_cmd.app, name="guardrail")
 app.add_typer(governance_cmd.token_app, name="token")
 app.add_typer(governance_cmd.approvals_app, name="approvals")
 app.add_typer(audit_cmd.app, name="audit")
