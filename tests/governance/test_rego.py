@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from stratusec.errors import StratusecError
-from stratusec.governance.rego import RegoPolicy, line_col
+from stratusec.governance.rego import PolicyError, RegoPolicy, line_col
 
 HEADER = "package stratusec.authz\n\n"
 
@@ -154,3 +154,20 @@ def test_unserializable_input_fails_closed(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(StratusecError, match="cannot read authorization policy"):
         RegoPolicy.load(tmp_path / "nope.rego")
+
+
+def test_non_ascii_input_matches_non_ascii_literals() -> None:
+    policy = RegoPolicy.from_source(
+        'package stratusec.authz\n\ndeny contains "café closed" if {\n'
+        '    input.arguments.where == "café"\n}\n'
+    )
+    base = {"principal": "p", "role": "reader", "tool": "scan", "arguments": {"where": "café"}}
+    assert policy.evaluate(base) == ("deny", ["café closed"])
+
+
+def test_with_is_refused_with_its_line() -> None:
+    with pytest.raises(PolicyError, match=r"authz.rego:4:\d+: 'with' is not supported"):
+        RegoPolicy.from_source(
+            'package stratusec.authz\n\ndeny contains "x" if {\n'
+            '    startswith(input.tool, "s") with input as {"tool": "scan"}\n}\n'
+        )

@@ -194,6 +194,13 @@ class RegoPolicy:
         heads = {"deny", "require_approval", "allow"}
         defined: set[str] = set()
         for no, ln in enumerate(lines, 1):
+            w = re.search(r"\bwith\s+(input|data)\b", ln)
+            if w:
+                # rego-cpp 1.5 aborts the whole process on a builtin called under 'with'.
+                raise PolicyError(
+                    f"{p}:{no}:{w.start() + 1}: 'with' is not supported in the "
+                    "authorization policy"
+                )
             if not ln or ln[0].isspace():
                 continue
             m = _V0_PARTIAL.match(ln)
@@ -272,7 +279,8 @@ class RegoPolicy:
     def _run(self, value: dict[str, Any]) -> dict[str, Any] | str:
         """The package document for ``value``, or an error string."""
         try:
-            term = json.dumps(value, allow_nan=False, default=str)
+            # Unescaped UTF-8: rego-cpp compares "\u00e9" and "é" as different strings.
+            term = json.dumps(value, allow_nan=False, default=str, ensure_ascii=False)
         except (TypeError, ValueError) as exc:
             return f"input is not JSON: {exc}"
         with self._lock:
