@@ -119,6 +119,7 @@ def test_a_tool_outside_the_role_is_denied_recorded_and_never_run(store: Store) 
             "get_attack_paths",
             "check_compliance",
             "get_approval",
+            "validate_guardrail",
         }
     )
 

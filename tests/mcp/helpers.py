@@ -49,6 +49,7 @@ TOOLS = frozenset(
         "get_attack_paths",
         "check_compliance",
         "get_approval",
+        "validate_guardrail",
     }
 )
 #: Passwords the demo seeds into the emulated account (src/stratusec/demo/seed.py).

@@ -27,6 +27,7 @@ READ_TOOLS: tuple[str, ...] = (
     "get_attack_paths",
     "check_compliance",
     "get_approval",
+    "validate_guardrail",
 )
 OPERATOR_TOOLS: tuple[str, ...] = ("remediate", "request_access")
 ADMIN_TOOLS: tuple[str, ...] = ("activate_guardrail", "approve")

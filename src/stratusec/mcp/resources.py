@@ -16,6 +16,7 @@ from stratusec.compliance.frameworks import framework_ids
 from stratusec.errors import StratusecError
 from stratusec.findings.query import FindingFilter
 from stratusec.governance.redact import redact_value
+from stratusec.guardrails.store import policy_catalog
 from stratusec.mcp.schemas import UNTRUSTED_NOTICE
 from stratusec.operations import findings as findings_op
 from stratusec.operations.compliance import check_compliance
@@ -210,6 +211,7 @@ def register(server: MCPServer, smcp: StratusecMCP) -> None:
                     "decided_by": "a different human, with 'stratusec approvals approve|deny'",
                 },
                 "rate_limit": g.rate_limit.model_dump(),
+                "guardrails": policy_catalog(ctx.store, ctx.config),
                 "audit": "every tools/call, resources/read and prompts/get is recorded",
             }
         )

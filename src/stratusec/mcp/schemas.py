@@ -148,3 +148,13 @@ class Remediation(_Out):
         "aws_cli, blast_radius, fingerprint; after an apply: result.verification"
     )
     notice: str = UNTRUSTED_NOTICE
+
+
+class GuardrailValidation(_Out):
+    policies: list[dict[str, Any]]
+    target: dict[str, Any]
+    resources: list[dict[str, Any]] = Field(
+        description="per resource: status pass | deny | error, and each policy's messages"
+    )
+    summary: dict[str, Any]
+    notice: str = UNTRUSTED_NOTICE

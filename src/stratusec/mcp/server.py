@@ -58,6 +58,7 @@ from stratusec.mcp.schemas import (
     FindingsPage,
     FindingStatus,
     GraphQuery,
+    GuardrailValidation,
     Remediation,
     ScanResult,
     Severity,
@@ -710,6 +711,47 @@ class StratusecMCP:
                 approval_id=approval,
             )
             return Remediation.model_validate(out)
+
+        @srv.tool(
+            title="Test a guardrail policy",
+            description=(
+                "Judge resources with a Rego v1 guardrail policy: a stored one by name "
+                "(bundled, user or active) or a draft text, against an account's latest scan "
+                "or a Terraform plan (the JSON of 'terraform show -json'). Returns per-"
+                "resource pass / deny / error with the policy's messages. Validating never "
+                "activates anything."
+            ),
+        )
+        @guard
+        def validate_guardrail(
+            policy: Annotated[
+                str | None, Field(max_length=256, description="A stored policy's name")
+            ] = None,
+            policy_text: Annotated[
+                str | None, Field(max_length=100_000, description="A draft policy (Rego v1)")
+            ] = None,
+            account: Account = None,
+            plan: Annotated[
+                dict[str, Any] | None, Field(description="terraform show -json output")
+            ] = None,
+            resource_types: Annotated[
+                list[str] | None, Field(description="Only these types, e.g. aws_db_instance")
+            ] = None,
+            resource_names: Annotated[list[str] | None, Field(description="Only these")] = None,
+        ) -> GuardrailValidation:
+            from stratusec.guardrails.validate import validate_guardrail as validate_op
+
+            return GuardrailValidation.model_validate(
+                validate_op(
+                    ctx,
+                    policy=policy,
+                    policy_text=policy_text,
+                    account=account,
+                    plan=plan,
+                    resource_types=resource_types,
+                    resource_names=resource_names,
+                )
+            )
 
         @srv.tool(
             title="Approval status",
