@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from sqlalchemy import update
 
 from stratusec.store.models import TokenRow
 from tests.mcp.helpers import (
+    CLI,
     TOOLS,
     Demo,
     HttpServer,
@@ -257,3 +260,30 @@ def test_rate_limit(http: Http, demo: Demo) -> None:
     last = recs[-1]
     assert (last["tool"], last["decision"], last["rule"]) == ("get_findings", "deny", "rate_limit")
     assert last["principal"] == "token:agent-reader"
+
+
+def test_several_workers_share_the_port_and_stop_together(demo: Demo) -> None:
+    """--workers 2: each worker listens on the port (SO_REUSEPORT); SIGTERM stops them all."""
+    import signal
+
+    port = free_port()
+    env = {**os.environ, "STRATUSEC_HOME": str(demo.home)}
+    proc = subprocess.Popen(
+        [*CLI, "mcp", "serve", "--transport", "http", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        codes: list[int] = []
+        while time.monotonic() < deadline and len(codes) < 10:
+            try:
+                codes.append(httpx2.post(f"http://127.0.0.1:{port}/mcp", content=b"{}").status_code)
+            except httpx2.HTTPError:
+                time.sleep(0.3)
+        assert codes and set(codes) == {401}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+    assert proc.returncode is not None

@@ -6,6 +6,7 @@ import ipaddress
 import json
 import logging
 import os
+import socket
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -233,7 +234,66 @@ def serve_http(ctx: Context, opts: HttpOptions) -> None:
         opts.resource_url(),
         opts.workers,
     )
-    uvicorn.run("stratusec.mcp.serve:worker_app", factory=True, workers=opts.workers, **common)
+    _run_workers(opts, common)
+
+
+def _reuseport_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _worker_main(common: dict[str, Any]) -> None:
+    """One worker process: its own listening socket on the shared port (SO_REUSEPORT), so
+    the kernel spreads new connections over the workers instead of letting whichever worker
+    wakes first accept a burst of them."""
+    import uvicorn
+
+    sock = _reuseport_socket(common["host"], common["port"])
+    config = uvicorn.Config(worker_app, factory=True, **common)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _run_workers(opts: HttpOptions, common: dict[str, Any]) -> None:
+    import multiprocessing
+    import signal
+
+    # Bind once in the parent first: a port in use fails here, with a clear message.
+    try:
+        probe = _reuseport_socket(opts.host, opts.port)
+    except OSError as exc:
+        raise StratusecError(f"cannot listen on {opts.host}:{opts.port}: {exc.strerror}") from None
+    mp = multiprocessing.get_context("spawn")
+    procs = [
+        mp.Process(target=_worker_main, args=(common,), daemon=True) for _ in range(opts.workers)
+    ]
+    for p in procs:
+        p.start()
+    probe.close()
+
+    def stop(*_a: Any) -> None:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        while any(p.is_alive() for p in procs):
+            for p in procs:
+                p.join(timeout=0.5)
+            if any(p.exitcode not in (None, 0, -signal.SIGTERM) for p in procs):
+                log.error("a worker stopped unexpectedly; stopping the server")
+                stop()
+    finally:
+        stop()
+        for p in procs:
+            p.join(timeout=10)
 
 
 def _s(p: Path | None) -> str | None:
