@@ -198,8 +198,7 @@ class RegoPolicy:
             if w:
                 # rego-cpp 1.5 aborts the whole process on a builtin called under 'with'.
                 raise PolicyError(
-                    f"{p}:{no}:{w.start() + 1}: 'with' is not supported in the "
-                    "authorization policy"
+                    f"{p}:{no}:{w.start() + 1}: 'with' is not supported in the authorization policy"
                 )
             if not ln or ln[0].isspace():
                 continue
