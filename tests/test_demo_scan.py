@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from stratusec.demo import manager
 from stratusec.demo.seed import INJECTION_TEXT
 from stratusec.inventory.models import Resource
 from stratusec.operations.context import Context
+from tests.demo_helpers import scanned_demo
 
 pytestmark = pytest.mark.slow
 ACCT = "123456789012"
@@ -43,39 +43,13 @@ class Inventory:
 
 @pytest.fixture(scope="module")
 def inv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Inventory]:
-    mp = pytest.MonkeyPatch()
-    home = tmp_path_factory.mktemp("demo-home")
-    mp.setenv("STRATUSEC_HOME", str(home))
-    try:
-        manager.up()
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "stratusec.cli.app",
-                "scan",
-                "--account",
-                "acme-prod",
-                "--output",
-                "json",
-                "--no-progress",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=300,
-        )
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-        scan = json.loads(proc.stdout)["scans"][0]
+    with scanned_demo(tmp_path_factory, "demo-home") as (home, scan):
         ctx = Context.load()
         resources = list(ctx.store.iter_resources(scan["scan_id"]))
         ctx.close()
         found = Inventory(resources, scan)
         found.home = home
         yield found
-    finally:
-        manager.down()
-        mp.undo()
 
 
 def role_arn(name: str) -> str:

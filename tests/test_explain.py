@@ -4,20 +4,18 @@ real CLI (which builds the security graph), then explain seeded findings."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from stratusec.demo import manager
 from stratusec.demo.seed import INJECTION_TEXT
 from stratusec.errors import NotFoundError, StratusecError
 from stratusec.findings.query import FindingFilter, query_findings
 from stratusec.operations.context import Context
 from stratusec.operations.explain import NOTICE, explain_finding
+from tests.demo_helpers import scanned_demo
 
 pytestmark = pytest.mark.slow
 ACCT = "123456789012"
@@ -43,34 +41,8 @@ KEYS = {
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A STRATUSEC_HOME with the demo account scanned (store + security graph)."""
-    home = tmp_path_factory.mktemp("explain-home")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("STRATUSEC_HOME", str(home))
-    mp.delenv("STRATUSEC_CONFIG", raising=False)
-    try:
-        manager.up()
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "stratusec.cli.app",
-                "scan",
-                "--account",
-                "acme-prod",
-                "--output",
-                "json",
-                "--no-progress",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=300,
-        )
-        assert proc.returncode == 0, proc.stdout + proc.stderr
+    with scanned_demo(tmp_path_factory, "explain-home") as (home, _):
         yield home
-    finally:
-        manager.down()
-        mp.undo()
 
 
 @pytest.fixture

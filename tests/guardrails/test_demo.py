@@ -6,18 +6,16 @@ The bundled library runs on the whole demo inventory without an evaluation error
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from stratusec.demo import manager
 from stratusec.guardrails import GuardrailEngine, bundled_policies, guardrail_report
 from stratusec.guardrails.loader import LIBRARY
 from stratusec.guardrails.validate import validate_guardrail
 from stratusec.operations.context import Context
+from tests.demo_helpers import scanned_demo
 from tests.guardrails.conftest import DATA, run_guardrail
 
 pytestmark = pytest.mark.slow
@@ -26,33 +24,8 @@ SEED = "rds_production_encrypted_multi_az"
 
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    mp = pytest.MonkeyPatch()
-    home = tmp_path_factory.mktemp("guardrail-demo-home")
-    mp.setenv("STRATUSEC_HOME", str(home))
-    try:
-        manager.up()
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "stratusec.cli.app",
-                "scan",
-                "--account",
-                "acme-prod",
-                "--output",
-                "json",
-                "--no-progress",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=300,
-        )
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    finally:
-        manager.down()
-    yield home
-    mp.undo()
+    with scanned_demo(tmp_path_factory, "guardrail-demo-home", keep_running=False) as (home, _):
+        yield home
 
 
 @pytest.fixture
