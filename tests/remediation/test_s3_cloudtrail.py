@@ -107,3 +107,25 @@ def test_no_fixer_says_so_with_manual_steps(fixlab: Any, aws: Any) -> None:
     f = lab.finding("iam_root_mfa_enabled")
     with pytest.raises(RemediationError, match=r"no automated fix.*manual steps"):
         lab.plan(f)
+
+
+def test_injection_text_in_tags_cannot_widen_a_plan(fixlab: Any, aws: Any) -> None:
+    from stratusec.demo.seed import INJECTION_TEXT
+    from stratusec.governance.approvals import list_approvals
+
+    s3 = aws("s3")
+    s3.create_bucket(Bucket="assets")
+    s3.put_bucket_tagging(
+        Bucket="assets", Tagging={"TagSet": [{"Key": "description", "Value": INJECTION_TEXT}]}
+    )
+    s3.create_bucket(Bucket="other")
+    lab: FixLab = fixlab()
+    lab.scan("s3")
+    plan = lab.plan(lab.finding("s3_bucket_public_access_block", "assets"))
+    # the plan touches that bucket only, whatever its tags say, and planning asks nothing
+    assert {c["params"]["Bucket"] for c in plan["calls"]} == {"assets"}
+    assert plan["session_policy"]["Statement"][0]["Resource"] == "arn:aws:s3:::assets"
+    text = json.dumps({k: v for k, v in plan.items() if k != "blast_radius"})
+    assert INJECTION_TEXT not in text
+    assert list_approvals(lab.ctx.store) == []
+    assert plan["status"] == "planned"

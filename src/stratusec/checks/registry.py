@@ -103,8 +103,43 @@ def all_checks() -> list[Check]:
     return sorted(_CHECKS.values(), key=lambda c: c.id)
 
 
+GUARDRAIL_PREFIX = "guardrail:"
+
+
+def _guardrail_check(check_id: str) -> Check:
+    """An activated guardrail policy seen as a check (its findings' metadata)."""
+    from stratusec.guardrails.loader import find_policy
+
+    package = check_id.removeprefix(GUARDRAIL_PREFIX)
+    try:
+        pol = find_policy(package)
+        title, severity = pol.meta.title, pol.meta.severity
+        description, types = pol.meta.description, pol.meta.resource_types
+    except Exception:  # a user policy since removed: its findings keep working
+        title, severity, description, types = f"Guardrail {package}", "medium", "", ()
+    meta = CheckMeta.model_construct(
+        id=check_id,
+        title=title,
+        description=description or f"Guardrail policy {package}.",
+        risk=description or "A resource breaks a guardrail policy your organisation activated.",
+        severity=Severity(severity) if severity in {s.value for s in Severity} else Severity.MEDIUM,
+        provider="aws",
+        service="guardrail",
+        resource_types=tuple(types),
+        remediation=Remediation(
+            summary=f"Change the resource to satisfy guardrail {package} (its deny messages "
+            "say what), or deactivate the policy with 'stratusec guardrail deactivate'."
+        ),
+        categories=("guardrail",),
+        compliance=(),
+    )
+    return Check(meta=meta, fn=lambda _inv: iter(()))
+
+
 def get_check(check_id: str) -> Check:
     load_all()
+    if check_id.startswith(GUARDRAIL_PREFIX):
+        return _guardrail_check(check_id)
     try:
         return _CHECKS[check_id]
     except KeyError:

@@ -296,3 +296,37 @@ def lint(
         )
     if report.errors:
         raise typer.Exit(1)
+
+
+def _change(policy: str, active: bool) -> None:
+    from stratusec.cli.governed import governed
+    from stratusec.governance.gate import ApprovalPending
+
+    ctx = Context.load()
+    try:
+        governed(
+            ctx,
+            "activate_guardrail",
+            {"policy": policy, "active": active},
+            lambda: None,  # never reached: the gate always asks for an approval first
+        )
+    except ApprovalPending as pending:
+        err.print(Text(str(pending)))
+        raise typer.Exit(pending.exit_code) from None
+    finally:
+        ctx.close()
+
+
+@app.command("activate")
+def activate_cmd(
+    policy: str = typer.Argument(..., help="A bundled or user policy's name or package."),
+) -> None:
+    """Ask to run a policy at every scan (findings guardrail:<package>). A different human
+    approves ('stratusec approvals approve ID'); then 'stratusec approvals run ID'."""
+    _change(policy, True)
+
+
+@app.command("deactivate")
+def deactivate_cmd(policy: str = typer.Argument(..., help="An active policy.")) -> None:
+    """Ask to stop running a policy at scans (also behind a different human's approval)."""
+    _change(policy, False)

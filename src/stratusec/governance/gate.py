@@ -65,6 +65,10 @@ def _remediate_approval(arguments: dict[str, Any]) -> str | None:
 #: Calls that need a human's approval whatever the policy says (it may still deny them).
 BUILTIN_APPROVALS: dict[str, Callable[[dict[str, Any]], str | None]] = {
     "remediate": _remediate_approval,
+    "activate_guardrail": lambda a: (
+        f"{'activating' if a.get('active', True) else 'deactivating'} guardrail "
+        f"{a.get('policy')} changes what every scan judges: a different human must approve it"
+    ),
 }
 
 

@@ -754,6 +754,29 @@ class StratusecMCP:
             )
 
         @srv.tool(
+            title="Activate a guardrail policy",
+            description=(
+                "Ask to run a bundled or user guardrail policy at every scan (its denials "
+                "become findings guardrail:<package>), or with active=false to stop running "
+                "it. Always needs a different human's approval: you get an approval id, and "
+                "get_approval runs the change once it is approved."
+            ),
+        )
+        @guard
+        def activate_guardrail(
+            policy: Annotated[str, Field(min_length=1, max_length=256, description="Its name")],
+            active: Annotated[bool, Field(description="false: deactivate")] = True,
+        ) -> dict[str, Any]:
+            from stratusec.operations.dispatch import set_guardrail
+
+            return set_guardrail(
+                ctx,
+                {"policy": policy, "active": active},
+                actor=current_caller().principal,
+                approval_id=_current_approval.get(),
+            )
+
+        @srv.tool(
             title="Approval status",
             description=(
                 "The status of an approval request you were given by an earlier call. A "

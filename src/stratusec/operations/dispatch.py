@@ -101,6 +101,28 @@ RUNNERS: dict[str, Callable[[Context, dict[str, Any]], Any]] = {
 }
 
 
+def set_guardrail(
+    ctx: Context, arguments: dict[str, Any], *, actor: str, approval_id: str | None
+) -> dict[str, Any]:
+    """Activate (or deactivate) a guardrail policy; only ever run under an approval."""
+    from stratusec.governance import approvals as approvals_mod
+    from stratusec.guardrails import store as guardrail_store
+
+    a = _pick(arguments, {"policy", "active"}, "activate_guardrail")
+    if not approval_id:
+        raise StratusecError("activating a guardrail needs a human's approval")
+    req = approvals_mod.get_approval(ctx.store, approval_id)
+    if req["status"] != "executed" or req["tool"] != "activate_guardrail":
+        raise StratusecError(f"approval {approval_id} does not cover this guardrail change")
+    if a.get("active", True):
+        act = guardrail_store.activate(
+            ctx.store, a["policy"], actor, approval_id, config=ctx.config
+        )
+    else:
+        act = guardrail_store.deactivate(ctx.store, a["policy"], actor)
+    return act.as_dict()
+
+
 def run_tool(
     ctx: Context,
     tool: str,
@@ -119,6 +141,8 @@ def run_tool(
             "remediate",
         )
         return remediate(ctx, actor=actor, approval_id=approval_id, record=record, **a)
+    if tool == "activate_guardrail":
+        return set_guardrail(ctx, dict(arguments), actor=actor, approval_id=approval_id)
     runner = RUNNERS.get(tool)
     if runner is None:
         raise StratusecError(

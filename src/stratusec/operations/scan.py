@@ -87,6 +87,7 @@ def evaluate(store: Store, outcome: ScanOutcome, graph: GraphStore | None = None
         except StratusecError as exc:
             graph_error = str(exc)
     report = run_checks(inv)
+    _add_guardrails(store, inv, report)
     summary = record_results(
         store,
         scan_id=outcome.scan_id,
@@ -106,6 +107,20 @@ def evaluate(store: Store, outcome: ScanOutcome, graph: GraphStore | None = None
         graph=graph_info,
         graph_error=graph_error,
     )
+
+
+def _add_guardrails(store: Store, inv: Inventory, report: Any) -> None:
+    """Activated guardrail policies run at every scan, as checks ``guardrail:<package>``."""
+    from stratusec.guardrails.engine import guardrail_report
+    from stratusec.guardrails.store import active_policies
+
+    active = active_policies(store)
+    if not active:
+        return
+    g = guardrail_report(inv.all(), active)
+    report.results.extend(g.results)
+    report.counts.update(g.counts)
+    report.errors.update(g.errors)
 
 
 def scan(
