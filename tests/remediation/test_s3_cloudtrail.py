@@ -129,3 +129,50 @@ def test_injection_text_in_tags_cannot_widen_a_plan(fixlab: Any, aws: Any) -> No
     assert INJECTION_TEXT not in text
     assert list_approvals(lab.ctx.store) == []
     assert plan["status"] == "planned"
+
+
+def test_assumed_remediation_role_gets_a_session_policy_of_the_plan_only(
+    account: Any, aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a role to assume, the write session's policy allows only the plan's actions
+    on the plan's resources (moto records the policy; it does not enforce it)."""
+    from moto.sts.models import sts_backends
+
+    from stratusec.config import Config, CredentialSource, save
+    from stratusec.governance.gate import Governor
+    from stratusec.operations.context import Context
+    from tests.remediation.conftest import FixLab
+
+    # the credentials the remediation role is assumed from (the default chain)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    aws("iam").create_role(RoleName="fixer", AssumeRolePolicyDocument="{}")
+    role = "arn:aws:iam::123456789012:role/fixer"
+    aws("s3").create_bucket(Bucket="needs-versioning")
+    acct = account.model_copy(
+        update={"remediation": CredentialSource(source="assume_role", role_arn=role)}
+    )
+    save(Config(accounts=[acct]))
+    ctx = Context.load()
+    lab = FixLab(ctx=ctx, account=acct, gov=Governor.from_config(ctx.config, ctx.store))
+    lab.scan("s3")
+    applied = lab.fix("s3_bucket_versioning_enabled", "needs-versioning")
+    sessions = [
+        r for r in sts_backends["123456789012"]["global"].assumed_roles if r.role_arn == role
+    ]
+    assert sessions, "the fix must run under the assumed remediation role"
+    assert (
+        json.loads(sessions[-1].policy)
+        == applied["session_policy"]
+        == {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": ["s3:PutBucketVersioning"],
+                    "Resource": "arn:aws:s3:::needs-versioning",
+                }
+            ],
+        }
+    )
+    ctx.close()
