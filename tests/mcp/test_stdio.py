@@ -129,6 +129,47 @@ def test_tools_list_as_reader_has_the_seven_typed_tools(srv: Session) -> None:
     assert {"findings", "total", "next_cursor"} <= set(out["properties"])
 
 
+# -- validate_guardrail (issue 8): stored policy, draft, plan, syntax error ------------------
+def test_validate_guardrail_stored_draft_plan_and_errors(srv: Session) -> None:
+    from pathlib import Path
+
+    stored = srv.ok(
+        "validate_guardrail",
+        {"policy": "rds_production_encrypted_multi_az", "account": ACCOUNT},
+    )
+    by_name = {r["resource_name"]: r for r in stored["resources"]}
+    assert by_name["orders-db"]["status"] == "deny"
+    messages = " ".join(m for d in by_name["orders-db"]["decisions"] for m in d["messages"])
+    assert "encrypt" in messages.lower() and "multi" in messages.lower()
+    assert by_name["reporting-db"]["status"] == "pass"
+    draft = (
+        "package stratusec.guardrails.no_public_db\n\n"
+        "deny contains msg if {\n"
+        '    input.resource_type == "aws_db_instance"\n'
+        "    input.config.publicly_accessible == true\n"
+        '    msg := sprintf("%s is public", [input.resource_name])\n'
+        "}\n"
+    )
+    res = srv.ok("validate_guardrail", {"policy_text": draft, "account": ACCOUNT})
+    assert {r["resource_name"] for r in res["resources"] if r["status"] == "deny"} == {"orders-db"}
+    plan = json.loads(
+        (Path(__file__).parents[1] / "guardrails" / "data" / "tfplan-compliant.json").read_text()
+    )
+    ok = srv.ok("validate_guardrail", {"policy": "rds_production_encrypted_multi_az", "plan": plan})
+    assert ok["summary"]["deny"] == 0 and ok["target"]["kind"] == "plan"
+    broken = srv.call(
+        "validate_guardrail",
+        {
+            "policy_text": "package stratusec.guardrails.x\n\ndeny contains msg if {\n",
+            "account": ACCOUNT,
+        },
+    )
+    assert broken.is_error and "<draft>:" in broken.content[0].text
+    # a draft is never activated by validating it
+    catalog = srv.read("stratusec://policies")["guardrails"]
+    assert not any(p["package"].endswith(".no_public_db") for p in catalog["active"])
+
+
 # -- 2. every tool once ----------------------------------------------------------------------
 def test_get_findings_pages_without_duplicates(srv: Session) -> None:
     seen: list[str] = []
@@ -612,44 +653,3 @@ def test_scan_iam_only_reports_progress_and_keeps_other_findings(srv: Session) -
     assert events and all(t and d <= t for d, t, _ in events), events
     s3_after = srv.ok("get_findings", {"account": ACCOUNT, "service": ["s3"], "limit": 1})
     assert s3_after["total"] == s3_before["total"] > 0
-
-
-# -- validate_guardrail (issue 8): stored policy, draft, plan, syntax error ------------------
-def test_validate_guardrail_stored_draft_plan_and_errors(srv: Session) -> None:
-    from pathlib import Path
-
-    stored = srv.ok(
-        "validate_guardrail",
-        {"policy": "rds_production_encrypted_multi_az", "account": ACCOUNT},
-    )
-    by_name = {r["resource_name"]: r for r in stored["resources"]}
-    assert by_name["orders-db"]["status"] == "deny"
-    messages = " ".join(m for d in by_name["orders-db"]["decisions"] for m in d["messages"])
-    assert "encrypt" in messages.lower() and "multi" in messages.lower()
-    assert by_name["reporting-db"]["status"] == "pass"
-    draft = (
-        "package stratusec.guardrails.no_public_db\n\n"
-        "deny contains msg if {\n"
-        '    input.resource_type == "aws_db_instance"\n'
-        "    input.config.publicly_accessible == true\n"
-        '    msg := sprintf("%s is public", [input.resource_name])\n'
-        "}\n"
-    )
-    res = srv.ok("validate_guardrail", {"policy_text": draft, "account": ACCOUNT})
-    assert {r["resource_name"] for r in res["resources"] if r["status"] == "deny"} == {"orders-db"}
-    plan = json.loads(
-        (Path(__file__).parents[1] / "guardrails" / "data" / "tfplan-compliant.json").read_text()
-    )
-    ok = srv.ok("validate_guardrail", {"policy": "rds_production_encrypted_multi_az", "plan": plan})
-    assert ok["summary"]["deny"] == 0 and ok["target"]["kind"] == "plan"
-    broken = srv.call(
-        "validate_guardrail",
-        {
-            "policy_text": "package stratusec.guardrails.x\n\ndeny contains msg if {\n",
-            "account": ACCOUNT,
-        },
-    )
-    assert broken.is_error and "<draft>:" in broken.content[0].text
-    # a draft is never activated by validating it
-    catalog = srv.read("stratusec://policies")["guardrails"]
-    assert not any(p["package"].endswith(".no_public_db") for p in catalog["active"])

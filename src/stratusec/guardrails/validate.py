@@ -35,6 +35,8 @@ def account_inputs(ctx: Context, account: str) -> tuple[list[dict[str, Any]], di
         "account_id": scan.account_id,
         "scan_id": scan.id,
         "scan_status": scan.status,
+        # A scan of some services judges only what it collected.
+        "scan_services": list(scan.services or []),
         "scanned_at": scan.started_at.isoformat() if scan.started_at else None,
     }
     return inputs, target
