@@ -93,7 +93,8 @@ def validate(f: FindingFilter) -> None:
         get_check(c)
     if not f.service:
         return
-    services = sorted({c.meta.service for c in all_checks()})
+    # "guardrail": findings of activated guardrail policies (checks guardrail:<package>)
+    services = sorted({c.meta.service for c in all_checks()} | {"guardrail"})
     bad = [s for s in f.service if s not in services]
     if bad:
         raise StratusecError(
