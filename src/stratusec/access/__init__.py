@@ -1,0 +1,1 @@
+"""Just-in-time access for agents: scoped, short-lived, proven grants."""

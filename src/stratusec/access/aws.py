@@ -1,0 +1,257 @@
+"""Just-in-time AWS access: a scoped, short-lived session on a target role, proven first.
+
+The broker assumes the target role with ``DurationSeconds`` = the grant and an inline
+session policy that allows exactly the granted actions on the granted resources. Before
+any credential exists, the IAM evaluator proves the session: every granted (action,
+resource) pair is allowed by the role's policies intersected with the session policy, and
+a sample of what the role could otherwise do is not. Revocation attaches the
+AWS-documented "revoke older sessions" policy to the target role (Deny ``*`` for sessions
+issued before now).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from stratusec.config import Account, CredentialSource
+from stratusec.errors import StratusecError
+from stratusec.iam.actions import expand_actions
+from stratusec.iam.evaluator import evaluate
+from stratusec.iam.principals import principal_policies
+from stratusec.iam.request import Request
+from stratusec.inventory.models import Resource
+
+AWS_MIN_SECONDS = 900
+DEFAULT_MAX_SECONDS = 3600
+REVOKE_POLICY_NAME = "AWSRevokeOlderSessions"
+_ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+$")
+
+
+class AccessError(StratusecError):
+    """A request cannot be granted as asked; nothing was granted."""
+
+
+@dataclass(frozen=True)
+class AccessLevel:
+    """A named, pre-agreed kind of access (from config)."""
+
+    name: str
+    account: str
+    target_role: str
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+    max_seconds: int = DEFAULT_MAX_SECONDS
+    auto_grant: bool = False
+    requesters: tuple[str, ...] = ("operator", "admin")
+
+
+@dataclass
+class Scope:
+    """What a grant allows: exact actions on exact resources, for ``seconds``."""
+
+    actions: list[str]
+    resources: list[str]
+    seconds: int
+    notes: list[str] = field(default_factory=list)
+
+    def session_policy(self) -> dict[str, Any]:
+        return {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "StratusecGrant",
+                    "Effect": "Allow",
+                    "Action": sorted(self.actions),
+                    "Resource": sorted(self.resources),
+                }
+            ],
+        }
+
+
+def _within(value: str, patterns: Sequence[str], *, case: bool) -> bool:
+    v = value if case else value.lower()
+    return any(fnmatch.fnmatchcase(v, p if case else p.lower()) for p in patterns)
+
+
+def scope_request(
+    level: AccessLevel,
+    *,
+    actions: Sequence[str] | None,
+    resources: Sequence[str] | None,
+    seconds: int,
+    role_max_seconds: int | None = None,
+) -> Scope:
+    """Check a request against its level and the AWS limits; the granted scope.
+
+    Omitted actions/resources take the level's. Every requested action must fall within
+    the level's actions, every resource within its resource patterns (cloud data plays no
+    part here), and the duration within [900 s, min(level, role maximum)]."""
+    acts = list(actions) if actions else list(level.actions)
+    res = list(resources) if resources else list(level.resources)
+    for a in acts:
+        if not re.fullmatch(r"[a-z0-9-]+:[A-Za-z0-9*?]+", a):
+            raise AccessError(f"malformed action {a!r}; write service:Action, e.g. s3:GetObject")
+        if not _within(a, level.actions, case=False):
+            raise AccessError(
+                f"action {a} is outside access level {level.name}; allowed: "
+                f"{', '.join(level.actions)}"
+            )
+    for r in res:
+        if not _ARN.match(r):
+            raise AccessError(f"malformed resource ARN {r!r}")
+        if not _within(r, level.resources, case=True):
+            raise AccessError(
+                f"resource {r} is outside access level {level.name}; allowed: "
+                f"{', '.join(level.resources)}"
+            )
+    limit = min(level.max_seconds, role_max_seconds or level.max_seconds)
+    if seconds < AWS_MIN_SECONDS:
+        raise AccessError(f"duration {seconds} s is below the AWS minimum of {AWS_MIN_SECONDS} s")
+    if seconds > limit:
+        raise AccessError(
+            f"duration {seconds} s is over the maximum of {limit} s for level {level.name}"
+            + (" (the target role's own maximum)" if role_max_seconds == limit else "")
+        )
+    return Scope(actions=acts, resources=res, seconds=seconds)
+
+
+def prove(
+    role: Resource,
+    lookup: Callable[[str | None], Resource | None],
+    scope: Scope,
+    *,
+    sample: int = 60,
+) -> dict[str, Any]:
+    """The evaluator's proof that the session allows the grant and only the grant."""
+
+    class _Inv:
+        def get(self, uid: str | None) -> Resource | None:
+            return lookup(uid)
+
+    pp = principal_policies(role, _Inv())
+    if pp is None:
+        raise AccessError(f"{role.uid} is not an IAM role")
+    policy = scope.session_policy()
+
+    def decide(action: str, resource: str, with_session: bool) -> str:
+        d = evaluate(
+            # S3 ARNs carry no account: the grant is within the role's own account.
+            Request(
+                principal=pp.principal,
+                action=action,
+                resource=resource,
+                resource_account=role.account,
+            ),
+            identity_policies=pp.identity,
+            permissions_boundary=pp.boundary,
+            session_policies=[policy] if with_session else (),
+        )
+        return str(d.decision)
+
+    granted = [
+        (a, r)
+        for pattern in scope.actions
+        for a in (expand_actions(pattern) or (pattern,))
+        for r in scope.resources
+    ]
+    not_allowed = [(a, r) for a, r in granted if decide(a, r, True) != "allow"]
+    # What the role alone may do on the same services, outside the grant: sampled.
+    services = sorted({a.split(":", 1)[0] for a in scope.actions})
+    outside: list[tuple[str, str]] = []
+    for svc in services:
+        for a in expand_actions(f"{svc}:*"):
+            if _within(a, scope.actions, case=False):
+                continue
+            outside.extend((a, r) for r in [*scope.resources, "*"][:2])
+    step = max(1, len(outside) // sample) if outside else 1
+    sampled = outside[::step][:sample]
+    role_allows = [(a, r) for a, r in sampled if decide(a, r, False) == "allow"]
+    leaks = [(a, r) for a, r in role_allows if decide(a, r, True) != "implicit_deny"]
+    return {
+        "ok": not not_allowed and not leaks and not pp.unread,
+        "granted_pairs": len(granted),
+        "granted_not_allowed": [f"{a} on {r}" for a, r in not_allowed],
+        "sampled_outside": len(sampled),
+        "role_allows_outside": len(role_allows),
+        "session_allows_outside": [f"{a} on {r}" for a, r in leaks],
+        "unread_policies": list(pp.unread),
+        "session_policy": policy,
+    }
+
+
+def _sts(account: Account, broker: CredentialSource, region: str) -> Any:
+    from stratusec.providers.aws.session import build_session
+
+    session = build_session(account, broker)
+    return session.client("sts", region_name=region, endpoint_url=account.endpoint_url)
+
+
+def issue_credentials(
+    account: Account,
+    broker: CredentialSource,
+    target_role: str,
+    scope: Scope,
+    session_name: str,
+) -> dict[str, Any]:
+    """AssumeRole with the grant's duration and session policy: the credentials (to be
+    delivered once, never stored or logged)."""
+    region = (account.regions or ["us-east-1"])[0]
+    resp = _sts(account, broker, region).assume_role(
+        RoleArn=target_role,
+        RoleSessionName=session_name[:64],
+        DurationSeconds=scope.seconds,
+        Policy=json.dumps(scope.session_policy(), separators=(",", ":")),
+    )
+    creds = resp["Credentials"]
+    exp = creds["Expiration"]
+    return {
+        "Version": 1,
+        "AccessKeyId": creds["AccessKeyId"],
+        "SecretAccessKey": creds["SecretAccessKey"],
+        "SessionToken": creds["SessionToken"],
+        "Expiration": exp.isoformat() if isinstance(exp, dt.datetime) else str(exp),
+    }
+
+
+def revoke_sessions(
+    account: Account, broker: CredentialSource, target_role: str, now: dt.datetime
+) -> dict[str, Any]:
+    """Attach the AWS-documented session-revocation policy to the target role: every
+    session issued before ``now`` is denied everything. Harmless to repeat."""
+    from stratusec.providers.aws.session import build_session
+
+    stamp = now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    doc = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Action": ["*"],
+                "Resource": ["*"],
+                "Condition": {"DateLessThan": {"aws:TokenIssueTime": stamp}},
+            }
+        ],
+    }
+    iam = build_session(account, broker).client(
+        "iam",
+        region_name=(account.regions or ["us-east-1"])[0],
+        endpoint_url=account.endpoint_url,
+    )
+    name = target_role.rsplit("/", 1)[-1]
+    iam.put_role_policy(
+        RoleName=name, PolicyName=REVOKE_POLICY_NAME, PolicyDocument=json.dumps(doc)
+    )
+    return {"role": target_role, "policy": REVOKE_POLICY_NAME, "revoked_before": stamp}
+
+
+def fingerprint(access_key_id: str) -> str:
+    """What the audit keeps of delivered credentials: a hash of the key id."""
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(access_key_id.encode()).hexdigest()[:16]
