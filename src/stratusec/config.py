@@ -183,6 +183,26 @@ class GovernanceSettings(_Strict):
         return v
 
 
+class AccessLevelSettings(_Strict):
+    """A named kind of just-in-time access an agent may request."""
+
+    account: str
+    target_role: str = Field(pattern=ROLE_ARN.pattern)
+    actions: list[str] = Field(min_length=1)
+    resources: list[str] = Field(min_length=1)
+    max_duration: str = Field(default="1h", pattern=r"^\d+[mh]$")
+    auto_grant: bool = False
+    requesters: list[str] = Field(default_factory=lambda: ["operator", "admin"])
+
+
+class AccessSettings(_Strict):
+    broker: CredentialSource | None = Field(
+        default=None, description="the broker's own credentials (never given to agents)"
+    )
+    max_duration: str = Field(default="1h", pattern=r"^\d+[mh]$")
+    levels: dict[str, AccessLevelSettings] = Field(default_factory=dict)
+
+
 class GuardrailSettings(_Strict):
     directory: str | None = Field(
         default=None, description="user guardrail policies (*.rego); default <home>/guardrails"
@@ -200,6 +220,7 @@ class Config(_Strict):
     tokens: dict[str, Any] = Field(default_factory=dict)
     governance: GovernanceSettings = Field(default_factory=GovernanceSettings)
     guardrails: GuardrailSettings = Field(default_factory=GuardrailSettings)
+    access: AccessSettings = Field(default_factory=AccessSettings)
 
     @model_validator(mode="after")
     def _unique(self) -> Config:

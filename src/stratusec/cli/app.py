@@ -7,6 +7,7 @@ import sys
 import typer
 
 from stratusec import __version__
+from stratusec.cli import access as access_cmd
 from stratusec.cli import audit as audit_cmd
 from stratusec.cli import demo as demo_cmd
 from stratusec.cli import explain as explain_cmd
@@ -64,6 +65,7 @@ app.add_typer(guardrail_cmd.app, name="guardrail")
 app.add_typer(governance_cmd.token_app, name="token")
 app.add_typer(governance_cmd.approvals_app, name="approvals")
 app.add_typer(audit_cmd.app, name="audit")
+app.add_typer(access_cmd.app, name="access")
 app.add_typer(demo_cmd.app, name="demo")
 app.add_typer(mcp_cmd.app, name="mcp")
 

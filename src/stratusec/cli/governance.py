@@ -274,6 +274,8 @@ def approvals_run(
                 ticket.tool,
                 ticket.arguments,
                 actor=caller.principal,
+                role=caller.role,
+                on_behalf_of=caller.on_behalf_of or caller.principal,
                 approval_id=ticket.approval_id,
                 record=lambda event, facts: gov.note(
                     caller, event, facts, approval_id=ticket.approval_id

@@ -56,16 +56,23 @@ OPEN_ACTIONS: frozenset[str] = frozenset({"read_resource", "get_prompt"})
 T = TypeVar("T")
 
 
-def _remediate_approval(arguments: dict[str, Any]) -> str | None:
+def _remediate_approval(arguments: dict[str, Any], _config: Config) -> str | None:
     from stratusec.operations.remediate import approval_reason
 
     return approval_reason(arguments)
 
 
+def _access_approval(arguments: dict[str, Any], config: Config) -> str | None:
+    from stratusec.operations.access import approval_reason
+
+    return approval_reason(config, arguments)
+
+
 #: Calls that need a human's approval whatever the policy says (it may still deny them).
-BUILTIN_APPROVALS: dict[str, Callable[[dict[str, Any]], str | None]] = {
+BUILTIN_APPROVALS: dict[str, Callable[[dict[str, Any], Config], str | None]] = {
     "remediate": _remediate_approval,
-    "activate_guardrail": lambda a: (
+    "request_access": _access_approval,
+    "activate_guardrail": lambda a, _c: (
         f"{'activating' if a.get('active', True) else 'deactivating'} guardrail "
         f"{a.get('policy')} changes what every scan judges: a different human must approve it"
     ),
@@ -324,7 +331,7 @@ class Governor:
             return Decision("deny", f"the authorization policy is broken: {error}", "rego:error")
         decision = refine(role_decision, request, policy)
         builtin = BUILTIN_APPROVALS.get(tool)
-        reason = builtin(dict(arguments)) if builtin and decision.allowed else None
+        reason = builtin(dict(arguments), self.config) if builtin and decision.allowed else None
         if reason:
             return Decision("require_approval", reason, f"builtin:{tool}")
         return decision

@@ -131,6 +131,8 @@ def run_tool(
     actor: str = "",
     approval_id: str | None = None,
     record: Callable[[str, dict[str, Any]], Any] | None = None,
+    role: str | None = None,
+    on_behalf_of: str | None = None,
 ) -> Any:
     if tool == "remediate":
         from stratusec.operations.remediate import remediate
@@ -141,6 +143,22 @@ def run_tool(
             "remediate",
         )
         return remediate(ctx, actor=actor, approval_id=approval_id, record=record, **a)
+    if tool == "request_access":
+        from stratusec.operations.access import request_access
+
+        a = _pick(
+            dict(arguments),
+            {"level", "reason", "duration", "actions", "resources", "ticket"},
+            "request_access",
+        )
+        return request_access(
+            ctx,
+            requester=actor,
+            role=role or "operator",
+            on_behalf_of=on_behalf_of,
+            approval_id=approval_id,
+            **a,
+        )
     if tool == "activate_guardrail":
         return set_guardrail(ctx, dict(arguments), actor=actor, approval_id=approval_id)
     runner = RUNNERS.get(tool)

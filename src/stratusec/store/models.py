@@ -262,3 +262,34 @@ class GuardrailActivationRow(Base):
     activated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     deactivated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     deactivated_by: Mapped[str | None] = mapped_column(String(256))
+
+
+class AccessGrantRow(Base):
+    """A just-in-time access request and, once decided, its grant (never its secrets)."""
+
+    __tablename__ = "access_grants"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # aws | postgres
+    level: Mapped[str] = mapped_column(String(128))
+    account_name: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(Text)
+    requester: Mapped[str] = mapped_column(String(256), index=True)
+    on_behalf_of: Mapped[str | None] = mapped_column(String(256))
+    agent: Mapped[str | None] = mapped_column(String(256))
+    scope: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    seconds: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)
+    ticket: Mapped[str | None] = mapped_column(String(128))
+    # granted | delivered | revoked  (expired is computed from expires_at)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    rule: Mapped[str] = mapped_column(Text)
+    approval_id: Mapped[str | None] = mapped_column(String(32))
+    proof: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    key_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_by: Mapped[str | None] = mapped_column(String(256))
+    revoke_reason: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,183 @@
+"""request_access end to end on moto: an auto-granted level (proof, credentials once,
+revoke twice), a level that needs a different human's approval, and bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stratusec.access.aws import AccessError
+from stratusec.config import (
+    AccessLevelSettings,
+    AccessSettings,
+    Config,
+    CredentialSource,
+    save,
+)
+from stratusec.errors import NotFoundError
+from stratusec.governance import approvals as approvals_mod
+from stratusec.governance.gate import CallDenied, Caller, Governor, PendingApproval
+from stratusec.operations import access as access_op
+from stratusec.operations.context import Context
+from stratusec.operations.dispatch import run_tool
+from stratusec.operations.scan import scan
+from tests.cli_helpers import run_cli
+
+ACCT = "123456789012"
+ROLE = f"arn:aws:iam::{ACCT}:role/jit-target"
+AGENT = Caller(
+    principal="token:agent",
+    role="operator",
+    face="mcp-http",
+    on_behalf_of="alice",
+    agent="test-agent",
+)
+
+
+@pytest.fixture
+def lab(account: Any, aws: Any, monkeypatch: pytest.MonkeyPatch) -> Context:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    iam = aws("iam")
+    iam.create_role(RoleName="jit-target", AssumeRolePolicyDocument="{}", MaxSessionDuration=3600)
+    iam.put_role_policy(
+        RoleName="jit-target",
+        PolicyName="broad",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+            }
+        ),
+    )
+    levels = {
+        "s3-read": AccessLevelSettings(
+            account=account.name,
+            target_role=ROLE,
+            actions=["s3:GetObject", "s3:ListBucket"],
+            resources=["arn:aws:s3:::orders-*", "arn:aws:s3:::orders-*/*"],
+            max_duration="1h",
+            auto_grant=True,
+        ),
+        "s3-write": AccessLevelSettings(
+            account=account.name,
+            target_role=ROLE,
+            actions=["s3:PutObject"],
+            resources=["arn:aws:s3:::orders-*/*"],
+            max_duration="30m",
+            auto_grant=False,
+        ),
+    }
+    save(
+        Config(
+            accounts=[account],
+            access=AccessSettings(broker=CredentialSource(source="emulator"), levels=levels),
+        )
+    )
+    ctx = Context.load()
+    scan(ctx, account=account.name, services=["iam"])
+    return ctx
+
+
+def test_auto_granted_level_credentials_once_and_revoke(
+    lab: Context, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    gov = Governor.from_config(lab.config, lab.store)
+    args = {"level": "s3-read", "reason": "read yesterday's orders", "duration": "15m"}
+    ticket = gov.begin(AGENT, "request_access", args)
+    assert not isinstance(ticket, PendingApproval)  # auto-granted: no approval
+    grant = gov.run_ticket(
+        ticket,
+        lambda: run_tool(
+            lab,
+            "request_access",
+            args,
+            actor=AGENT.principal,
+            role=AGENT.role,
+            on_behalf_of=AGENT.on_behalf_of,
+        ),
+    )
+    assert grant["status"] == "granted" and grant["proof"]["ok"]
+    assert grant["proof"]["session_allows_outside"] == []
+    assert "credentials" in grant["how_to_fetch"] and "SecretAccessKey" not in json.dumps(grant)
+    gid = grant["grant_id"]
+    # the human the agent acts for fetches the credentials, once, at the CLI
+    import os
+
+    os.environ["LOGNAME"] = "alice"
+    try:
+        first = run_cli(capsys, "access", "credentials", gid)
+        assert first.code == 0, first.err
+        creds = json.loads(first.out)
+        assert creds["Version"] == 1 and creds["AccessKeyId"]
+        again = run_cli(capsys, "access", "credentials", gid)
+        assert again.code == 2 and "delivered once" in again.err
+    finally:
+        del os.environ["LOGNAME"]
+    shown = access_op.grant_dict(access_op._load(lab, gid))
+    assert shown["status"] == "delivered" and shown["key_fingerprint"].startswith("sha256:")
+    assert creds["AccessKeyId"] not in json.dumps(shown)
+    revoked = access_op.revoke(lab, gid, by="bob", reason="done")
+    assert revoked["status"] == "revoked"
+    assert access_op.revoke(lab, gid, by="bob", reason="again")["status"] == "revoked"
+
+
+def test_a_level_that_needs_approval(lab: Context) -> None:
+    gov = Governor.from_config(lab.config, lab.store)
+    args = {"level": "s3-write", "reason": "backfill", "duration": "20m"}
+    pending = gov.begin(AGENT, "request_access", args)
+    assert isinstance(pending, PendingApproval)
+    with pytest.raises(approvals_mod.SelfApprovalError):
+        approvals_mod.decide(
+            lab.store, pending.approval_id, approver="alice", approve=True, reason="me"
+        )
+    approvals_mod.decide(lab.store, pending.approval_id, approver="bob", approve=True, reason="ok")
+    ticket = gov.begin_approved(AGENT, pending.approval_id)
+    grant = gov.run_ticket(
+        ticket,
+        lambda: run_tool(
+            lab,
+            "request_access",
+            ticket.arguments,
+            actor=AGENT.principal,
+            role=AGENT.role,
+            on_behalf_of=AGENT.on_behalf_of,
+            approval_id=ticket.approval_id,
+        ),
+    )
+    assert grant["rule"] == f"level:s3-write:approval:{pending.approval_id}"
+    # a reader may not even ask
+    reader = Caller(principal="token:r", role="reader", face="mcp-http")
+    with pytest.raises(CallDenied):
+        gov.begin(reader, "request_access", args)
+
+
+def test_bad_requests_grant_nothing(lab: Context) -> None:
+    def ask(**kw: Any) -> Any:
+        base = {
+            "requester": "token:agent",
+            "role": "operator",
+            "reason": "x",
+            "level": "s3-read",
+            "duration": "15m",
+        }
+        return access_op.request_access(lab, **{**base, **kw})
+
+    with pytest.raises(NotFoundError, match="levels: s3-read, s3-write"):
+        ask(level="admin")
+    with pytest.raises(AccessError, match="over the maximum of 3600 s"):
+        ask(duration="2h")
+    with pytest.raises(AccessError, match="outside access level"):
+        ask(actions=["s3:DeleteBucket"])
+    with pytest.raises(AccessError, match="malformed resource ARN"):
+        ask(resources=["orders-1"])
+    with pytest.raises(AccessError, match="needs a different human's approval"):
+        ask(level="s3-write")
+    with pytest.raises(AccessError, match="may not request"):
+        ask(role="reader")
+    with pytest.raises(NotFoundError, match="unknown grant id"):
+        access_op.deliver(lab, "nope", actor="alice")
+    assert access_op.list_grants(lab) == []
