@@ -777,6 +777,47 @@ class StratusecMCP:
             )
 
         @srv.tool(
+            title="Request just-in-time access",
+            description=(
+                "Ask for short-lived AWS access of a configured level (optionally narrower "
+                "actions/resources), with a reason. The level decides: granted at once, or "
+                "after a different human approves (you get an approval id; get_approval "
+                "finishes it). Every grant is proven by the IAM evaluator first. You get the "
+                "grant id and how the human fetches the credentials, never the secret."
+            ),
+        )
+        @guard
+        def request_access(
+            level: Annotated[str, Field(min_length=1, max_length=128, description="Level name")],
+            reason: Annotated[str, Field(min_length=1, max_length=2000, description="Why")],
+            duration: Annotated[
+                str, Field(pattern=r"^\d+[smh]$", description="e.g. 15m, 1h")
+            ] = "15m",
+            actions: Annotated[
+                list[str] | None, Field(description="Narrower actions, e.g. ['s3:GetObject']")
+            ] = None,
+            resources: Annotated[list[str] | None, Field(description="Narrower ARNs")] = None,
+            ticket: Annotated[str | None, Field(max_length=128, description="Ticket")] = None,
+        ) -> dict[str, Any]:
+            from stratusec.operations.access import request_access as access_op
+
+            caller = current_caller()
+            return access_op(
+                ctx,
+                requester=caller.principal,
+                role=caller.role,
+                on_behalf_of=caller.on_behalf_of,
+                agent=caller.agent,
+                level=level,
+                reason=reason,
+                duration=duration,
+                actions=actions,
+                resources=resources,
+                ticket=ticket,
+                approval_id=_current_approval.get(),
+            )
+
+        @srv.tool(
             title="Approval status",
             description=(
                 "The status of an approval request you were given by an earlier call. A "
