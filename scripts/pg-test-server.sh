@@ -19,13 +19,17 @@ case "${1:-}" in
       mkdir -p "$DIR"
       [ "$(id -u)" = 0 ] && chown postgres:postgres "$DIR"
       as_pg "$BIN/initdb" -D "$DIR" -U postgres -A trust --no-sync >/dev/null
-      # The tests' admin (postgres) is trusted on loopback; every other role must log in
-      # with its password, so that a temporary role's VALID UNTIL (its expiry) applies.
-      as_pg sh -c "printf '%s\n' \
-        'local all postgres trust' \
-        'host all postgres 127.0.0.1/32 trust' \
-        'local all all scram-sha-256' \
-        'host all all 127.0.0.1/32 scram-sha-256' > '$DIR/pg_hba.conf'"
+    fi
+    # The tests' admin (postgres) is trusted on loopback; every other role must log in
+    # with its password, so that a temporary role's VALID UNTIL (its expiry) applies.
+    # Written every time (an older cluster in $DIR may trust everyone), then reloaded.
+    as_pg sh -c "printf '%s\n' \
+      'local all postgres trust' \
+      'host all postgres 127.0.0.1/32 trust' \
+      'local all all scram-sha-256' \
+      'host all all 127.0.0.1/32 scram-sha-256' > '$DIR/pg_hba.conf'"
+    if as_pg "$BIN/pg_ctl" -D "$DIR" status >/dev/null 2>&1; then
+      as_pg "$BIN/pg_ctl" -D "$DIR" reload >/dev/null
     fi
     if ! as_pg "$BIN/pg_ctl" -D "$DIR" status >/dev/null 2>&1; then
       as_pg "$BIN/pg_ctl" -D "$DIR" -l "$DIR/server.log" -w \
