@@ -21,11 +21,13 @@ from typing import Any
 
 from stratusec.config import Account, CredentialSource
 from stratusec.errors import StratusecError
+from stratusec.governance.redact import secret_fingerprint
 from stratusec.iam.actions import expand_actions
 from stratusec.iam.evaluator import evaluate
 from stratusec.iam.principals import principal_policies
 from stratusec.iam.request import Request
 from stratusec.inventory.models import Resource
+from stratusec.providers.aws.session import home_region
 
 AWS_MIN_SECONDS = 900
 DEFAULT_MAX_SECONDS = 3600
@@ -201,7 +203,7 @@ def issue_credentials(
 ) -> dict[str, Any]:
     """AssumeRole with the grant's duration and session policy: the credentials (to be
     delivered once, never stored or logged)."""
-    region = (account.regions or ["us-east-1"])[0]
+    region = home_region(account)
     resp = _sts(account, broker, region).assume_role(
         RoleArn=target_role,
         RoleSessionName=session_name[:64],
@@ -240,7 +242,7 @@ def revoke_sessions(
     }
     iam = build_session(account, broker).client(
         "iam",
-        region_name=(account.regions or ["us-east-1"])[0],
+        region_name=home_region(account),
         endpoint_url=account.endpoint_url,
     )
     name = target_role.rsplit("/", 1)[-1]
@@ -252,6 +254,4 @@ def revoke_sessions(
 
 def fingerprint(access_key_id: str) -> str:
     """What the audit keeps of delivered credentials: a hash of the key id."""
-    import hashlib
-
-    return "sha256:" + hashlib.sha256(access_key_id.encode()).hexdigest()[:16]
+    return "sha256:" + secret_fingerprint(access_key_id)

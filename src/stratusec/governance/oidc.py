@@ -15,7 +15,6 @@ every token is refused (fail closed).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import threading
@@ -33,6 +32,7 @@ import jwt
 from stratusec import paths
 from stratusec.config import OidcSettings
 from stratusec.errors import StratusecError
+from stratusec.governance.redact import secret_fingerprint
 
 log = logging.getLogger("stratusec.oidc")
 
@@ -82,9 +82,8 @@ class _Refused(Exception):
     """Internal: a token is refused for the given reason."""
 
 
-def fingerprint(token: str) -> str:
-    """First 16 hex characters of the token's SHA-256: names it in logs, never the token."""
-    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()[:16]
+#: Names a token in logs, never the token itself.
+fingerprint = secret_fingerprint
 
 
 @dataclass

@@ -33,6 +33,7 @@ Two rules, applied recursively through dicts, lists and tuples:
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -123,6 +124,12 @@ def redact_text(text: str) -> str:
     text = _KV_SECRET.sub(_mask_kv, text)
     text = _SESSION_TOKEN.sub(REDACTED, text)
     return _AWS_SECRET.sub(_mask_aws_secret, text)
+
+
+def secret_fingerprint(value: str) -> str:
+    """First 16 hex characters of the value's SHA-256: names a secret (a token, a key id)
+    in logs and records without revealing it."""
+    return hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()[:16]
 
 
 def redact(arguments: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -12,7 +12,6 @@ bearer secret cannot leak into anything downstream (or upstream: it is never pas
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from typing import Any
@@ -22,6 +21,7 @@ from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AccessToken
 
 from stratusec.governance.gate import Caller, Governor, os_user
+from stratusec.governance.redact import secret_fingerprint
 from stratusec.governance.tokens import verify_token
 from stratusec.store.db import Store
 
@@ -31,7 +31,7 @@ STATIC_PREFIX = "stx_"
 
 
 def fingerprint(token: str) -> str:
-    return "sha256:" + hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()[:16]
+    return "sha256:" + secret_fingerprint(token)
 
 
 class StratusecTokenVerifier:

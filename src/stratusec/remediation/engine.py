@@ -37,7 +37,7 @@ from stratusec.inventory.models import Resource
 from stratusec.operations.context import Context
 from stratusec.providers.aws import registry as collectors
 from stratusec.providers.aws.base import CollectorContext
-from stratusec.providers.aws.session import ClientFactory, build_session
+from stratusec.providers.aws.session import ClientFactory, build_session, home_region
 from stratusec.remediation.model import ApiCall, FixerError, FixSpec
 from stratusec.remediation.registry import all_fixers, fixer_for
 from stratusec.store.db import utcnow
@@ -413,21 +413,30 @@ def _write_factory(ctx: Context, account: Account, plan: dict[str, Any]) -> Clie
     return ClientFactory(account, ctx.config.scan, session=session)
 
 
-def apply_plan(
-    ctx: Context, plan_id: str, plan_digest: str, *, approval_id: str | None, applied_by: str
-) -> dict[str, Any]:
-    """Run an approved plan once: drift check, the calls, re-collect, re-check."""
+def _approved(
+    ctx: Context, plan_id: str, plan_digest: str, approval_id: str | None, mode: str
+) -> tuple[RemediationPlanRow, dict[str, Any], Account, str]:
+    """The stored plan behind an approved apply or rollback: its digest must be the one
+    approved, and the approval claimed for exactly this plan and mode."""
     row = _load(ctx, plan_id)
     if plan_digest != row.digest:
         raise RemediationError(
             f"plan {plan_id} has digest {row.digest[:12]}, not {plan_digest[:12]}"
         )
-    _check_approval(ctx, approval_id, plan_id, row.digest, "apply")
-    if row.status != "planned":
-        raise RemediationError(f"plan {plan_id} is {row.status}; a plan is applied once")
+    _check_approval(ctx, approval_id, plan_id, row.digest, mode)
     plan = row.plan
     account = ctx.config.account(plan["account"])
-    region = plan["region"] if plan["region"] != "global" else ClientFactory(account).home_region
+    region = plan["region"] if plan["region"] != "global" else home_region(account)
+    return row, plan, account, region
+
+
+def apply_plan(
+    ctx: Context, plan_id: str, plan_digest: str, *, approval_id: str | None, applied_by: str
+) -> dict[str, Any]:
+    """Run an approved plan once: drift check, the calls, re-collect, re-check."""
+    row, plan, account, region = _approved(ctx, plan_id, plan_digest, approval_id, "apply")
+    if row.status != "planned":
+        raise RemediationError(f"plan {plan_id} is {row.status}; a plan is applied once")
     live = refetch(ctx, account, plan["resource"], region)
     if live is None:
         raise DriftError(f"{plan['resource']['uid']} no longer exists; nothing was changed")
@@ -543,19 +552,11 @@ def verify(ctx: Context, account: Account, plan: dict[str, Any], region: str) ->
 def rollback_plan(
     ctx: Context, plan_id: str, plan_digest: str, *, approval_id: str | None, by: str
 ) -> dict[str, Any]:
-    row = _load(ctx, plan_id)
-    if plan_digest != row.digest:
-        raise RemediationError(
-            f"plan {plan_id} has digest {row.digest[:12]}, not {plan_digest[:12]}"
-        )
-    _check_approval(ctx, approval_id, plan_id, row.digest, "rollback")
+    row, plan, account, region = _approved(ctx, plan_id, plan_digest, approval_id, "rollback")
     if row.status not in ("applied", "failed"):
         raise RemediationError(
             f"plan {plan_id} is {row.status}; only an applied or failed plan can be rolled back"
         )
-    plan = row.plan
-    account = ctx.config.account(plan["account"])
-    region = plan["region"] if plan["region"] != "global" else ClientFactory(account).home_region
     recorded = (row.result or {}).get("outputs") or {}
     rb = [
         ApiCall.from_dict({**c, "params": _substitute(c["params"], recorded)})

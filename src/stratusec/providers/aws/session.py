@@ -150,6 +150,11 @@ def pin_to_endpoint(client: Any, endpoint_url: str) -> None:
     client.meta.events.register("before-send", handler)
 
 
+def home_region(account: Account) -> str:
+    """The region for global services and STS: the account's first region."""
+    return (account.regions or [DEFAULT_REGION])[0]
+
+
 class ClientFactory:
     """Builds and caches boto3 clients per (service, region) for one account.
 
@@ -206,7 +211,7 @@ class ClientFactory:
 
     @property
     def home_region(self) -> str:
-        return (self.account.regions or [DEFAULT_REGION])[0]
+        return home_region(self.account)
 
 
 def describe_client_error(exc: BaseException, account: Account) -> str:
