@@ -184,15 +184,76 @@ class GovernanceSettings(_Strict):
 
 
 class AccessLevelSettings(_Strict):
-    """A named kind of just-in-time access an agent may request."""
+    """A named kind of just-in-time access an agent may request: AWS (``account``,
+    ``target_role``, ``actions``, ``resources``) or PostgreSQL (``database``,
+    ``privileges`` such as ``SELECT on public.orders`` or ``SELECT on public.*``)."""
 
-    account: str
-    target_role: str = Field(pattern=ROLE_ARN.pattern)
-    actions: list[str] = Field(min_length=1)
-    resources: list[str] = Field(min_length=1)
+    account: str | None = None
+    target_role: str | None = Field(default=None, pattern=ROLE_ARN.pattern)
+    actions: list[str] = Field(default_factory=list)
+    resources: list[str] = Field(default_factory=list)
+    database: str | None = None
+    privileges: list[str] = Field(default_factory=list)
     max_duration: str = Field(default="1h", pattern=r"^\d+[mh]$")
     auto_grant: bool = False
     requesters: list[str] = Field(default_factory=lambda: ["operator", "admin"])
+    description: str | None = Field(default=None, max_length=500)
+
+    @model_validator(mode="after")
+    def _kind(self) -> AccessLevelSettings:
+        aws = self.account is not None
+        pg = self.database is not None
+        if aws == pg:
+            raise ValueError("a level names either 'account' (AWS) or 'database' (PostgreSQL)")
+        if aws:
+            missing = [k for k in ("target_role", "actions", "resources") if not getattr(self, k)]
+            if missing:
+                raise ValueError(f"an AWS level needs {', '.join(missing)}")
+            if self.privileges:
+                raise ValueError("'privileges' apply to PostgreSQL levels ('database')")
+        else:
+            if not self.privileges:
+                raise ValueError("a PostgreSQL level needs 'privileges'")
+            if self.target_role or self.actions or self.resources:
+                raise ValueError(
+                    "target_role / actions / resources apply to AWS levels ('account')"
+                )
+        return self
+
+    @property
+    def kind(self) -> str:
+        return "aws" if self.account else "postgres"
+
+    @property
+    def target(self) -> str:
+        return str(self.account or self.database)
+
+
+class DatabaseTarget(_Strict):
+    """A PostgreSQL database the broker can grant temporary roles on. The broker connects
+    with ``url`` (prefer one without a password: libpq reads ``~/.pgpass`` or
+    ``PGPASSFILE``) or the URL in the environment variable ``url_env``."""
+
+    url: str | None = None
+    url_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    role_prefix: str = Field(default="stx_jit_", pattern=r"^[a-z_][a-z0-9_]{2,39}$")
+
+    @model_validator(mode="after")
+    def _one(self) -> DatabaseTarget:
+        if (self.url is None) == (self.url_env is None):
+            raise ValueError("give exactly one of 'url' or 'url_env'")
+        return self
+
+    def admin_url(self, name: str) -> str:
+        if self.url is not None:
+            return self.url
+        assert self.url_env is not None
+        value = os.environ.get(self.url_env)
+        if not value:
+            raise ConfigError(
+                f"access.databases.{name}: environment variable {self.url_env} is not set"
+            )
+        return value
 
 
 class AccessSettings(_Strict):
@@ -201,6 +262,36 @@ class AccessSettings(_Strict):
     )
     max_duration: str = Field(default="1h", pattern=r"^\d+[mh]$")
     levels: dict[str, AccessLevelSettings] = Field(default_factory=dict)
+    databases: dict[str, DatabaseTarget] = Field(default_factory=dict)
+    policy: str | None = Field(
+        default=None,
+        description="Rego access policy; default <home>/access.rego when that file exists",
+    )
+    reap_interval: str = Field(
+        default="60s", pattern=r"^\d+[sm]$", description="the HTTP server's reaper period"
+    )
+    #: Whether an MCP client may receive the credentials themselves (default: only the
+    #: grant id and how a human fetches them).
+    secrets_to_agent: bool = False
+    agent_patterns: list[str] | None = Field(
+        default=None, description="IAM user/role name patterns that designate agents"
+    )
+    agent_tag: str | None = Field(
+        default=None, description="tag key whose value true designates an agent"
+    )
+
+    @model_validator(mode="after")
+    def _targets(self) -> AccessSettings:
+        for name, lv in self.levels.items():
+            if not name or len(name) > 128 or any(c.isspace() for c in name):
+                raise ValueError(f"access level name {name!r}: 1-128 characters, no spaces")
+            if lv.database is not None and lv.database not in self.databases:
+                valid = ", ".join(sorted(self.databases)) or "none configured"
+                raise ValueError(
+                    f"access level {name}: database {lv.database!r} is not in "
+                    f"access.databases ({valid})"
+                )
+        return self
 
 
 class GuardrailSettings(_Strict):

@@ -117,7 +117,7 @@ def test_auto_granted_level_credentials_once_and_revoke(
         assert again.code == 2 and "delivered once" in again.err
     finally:
         del os.environ["LOGNAME"]
-    shown = access_op.grant_dict(access_op._load(lab, gid))
+    shown = access_op.grant_dict(access_op.load_grant(lab, gid))
     assert shown["status"] == "delivered" and shown["key_fingerprint"].startswith("sha256:")
     assert creds["AccessKeyId"] not in json.dumps(shown)
     revoked = access_op.revoke(lab, gid, by="bob", reason="done")
@@ -148,7 +148,7 @@ def test_a_level_that_needs_approval(lab: Context) -> None:
             approval_id=ticket.approval_id,
         ),
     )
-    assert grant["rule"] == f"level:s3-write:approval:{pending.approval_id}"
+    assert grant["rule"] == f"access:level:s3-write:approval:{pending.approval_id}"
     # a reader may not even ask
     reader = Caller(principal="token:r", role="reader", face="mcp-http")
     with pytest.raises(CallDenied):
@@ -174,7 +174,7 @@ def test_bad_requests_grant_nothing(lab: Context) -> None:
         ask(actions=["s3:DeleteBucket"])
     with pytest.raises(AccessError, match="malformed resource ARN"):
         ask(resources=["orders-1"])
-    with pytest.raises(AccessError, match="needs a different human's approval"):
+    with pytest.raises(AccessError, match="only with a different human's approval"):
         ask(level="s3-write")
     with pytest.raises(AccessError, match="may not request"):
         ask(role="reader")

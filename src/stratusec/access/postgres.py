@@ -33,6 +33,7 @@ __all__ = [
     "parse_privileges",
     "reap_expired",
     "revoke_grant",
+    "verify_grant",
 ]
 
 DEFAULT_PREFIX = "stx_jit_"
@@ -375,3 +376,56 @@ def reap_expired(
             done = f" after dropping {len(reaped)} role(s)" if reaped else ""
             raise _db_error(f"reaping expired PostgreSQL roles{done}", exc) from None
     return reaped
+
+
+def verify_grant(admin_url: str, role: str, privileges: list[PgPrivilege]) -> dict[str, object]:
+    """Check a created role against its grant with ``has_table_privilege``: every granted
+    privilege holds, and no other table privilege holds on any table of the named schemas;
+    the role is no superuser and cannot create roles or databases."""
+    _check_ident(role, "role")
+    schemas = sorted({p.schema for p in privileges})
+    expected: set[tuple[str, str, str]] = set()
+    missing: list[str] = []
+    unexpected: list[str] = []
+    with _connect(admin_url) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE n.nspname = ANY(%s) "
+            "AND c.relkind IN ('r','p','v','m','f') ORDER BY 1, 2",
+            (schemas,),
+        )
+        tables = [(s, t) for s, t in cur.fetchall()]
+        for p in privileges:
+            if p.privilege in SCHEMA_PRIVILEGES:
+                continue
+            for s, t in tables:
+                if s == p.schema and (p.table is None or p.table == t):
+                    expected.add((p.privilege, s, t))
+        for s, t in tables:
+            for priv in TABLE_PRIVILEGES:
+                cur.execute(
+                    "SELECT has_table_privilege(%s, format('%%I.%%I', %s::text, %s::text), %s)",
+                    (role, s, t, priv),
+                )
+                row = cur.fetchone()
+                holds = bool(row and row[0])
+                if (priv, s, t) in expected and not holds:
+                    missing.append(f"{priv} on {s}.{t}")
+                elif holds and (priv, s, t) not in expected:
+                    unexpected.append(f"{priv} on {s}.{t}")
+        cur.execute(
+            "SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolbypassrls "
+            "FROM pg_roles WHERE rolname = %s",
+            (role,),
+        )
+        attrs = cur.fetchone()
+    powerful = bool(attrs and attrs[0])
+    return {
+        "ok": not missing and not unexpected and not powerful and attrs is not None,
+        "tables_checked": len(tables),
+        "privileges_checked": len(tables) * len(TABLE_PRIVILEGES),
+        "granted": len(expected),
+        "missing": missing,
+        "unexpected": unexpected,
+        "role_attributes_ok": not powerful,
+    }

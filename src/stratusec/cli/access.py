@@ -1,7 +1,8 @@
-"""``stratusec access``: just-in-time AWS access — request, list, show, credentials, revoke.
+"""``stratusec access``: just-in-time access — request, approve/deny (a different human),
+list, show (with the binding chain), credentials (once), revoke, reap.
 
-Approvals are the governance approvals (``stratusec approvals approve ID``, by a different
-human); the requester then runs ``stratusec approvals run ID``."""
+An approved request is finished by its requester: ``stratusec approvals run ID`` at the CLI,
+``get_approval`` for an agent."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
 from stratusec.cli.console import err, out, print_json
+from stratusec.cli.governance import _decide
 from stratusec.cli.governed import cli_caller, governed, recorded
 from stratusec.errors import StratusecError
 from stratusec.governance.gate import ApprovalPending
@@ -23,28 +26,40 @@ from stratusec.operations.context import Context
 
 app = typer.Typer(help="Just-in-time, scoped, short-lived access.", no_args_is_help=True)
 
+FORMATS = ("json", "url", "pgpass")
+
 
 @app.command("request")
 def request(
-    level: str = typer.Option(..., "--level", help="A configured access level."),
     reason: str = typer.Option(..., "--reason", help="Why (kept with the grant)."),
+    level: str | None = typer.Option(None, "--level", help="A configured access level."),
+    target: str | None = typer.Option(
+        None, "--target", help="An account or database (its levels decide)."
+    ),
     duration: str = typer.Option("15m", "--duration", help="15m ... up to the level's maximum."),
-    action: list[str] | None = typer.Option(None, "--action", help="Narrower actions."),
-    resource: list[str] | None = typer.Option(None, "--resource", help="Narrower ARNs."),
+    action: list[str] | None = typer.Option(None, "--action", help="AWS action (repeat)."),
+    resource: list[str] | None = typer.Option(None, "--resource", help="AWS ARN (repeat)."),
+    privilege: list[str] | None = typer.Option(
+        None, "--privilege", help="PostgreSQL, e.g. 'SELECT on public.orders' (repeat)."
+    ),
     ticket: str | None = typer.Option(None, "--ticket", help="A ticket reference."),
 ) -> None:
-    """Ask for access; auto-granted levels are granted at once (after the evaluator's
-    proof), others wait for a different human's approval."""
+    """Ask for access. Auto-granted levels are granted at once (AWS: after the evaluator's
+    proof); others wait for a different human (exit 4 with the approval id; then
+    'stratusec approvals run ID')."""
     ctx = Context.load()
     caller = cli_caller(ctx)
     args = {
         "level": level,
+        "target": target,
         "reason": reason,
         "duration": duration,
         "actions": action or None,
         "resources": resource or None,
+        "privileges": privilege or None,
         "ticket": ticket,
     }
+    args = {k: v for k, v in args.items() if v is not None}
     try:
         grant = governed(
             ctx,
@@ -55,55 +70,93 @@ def request(
                 requester=caller.principal,
                 role=caller.role,
                 on_behalf_of=caller.principal,
-                **{k: v for k, v in args.items() if v is not None},  # type: ignore[arg-type]
+                **args,  # type: ignore[arg-type]
             ),
         )
     except ApprovalPending as pending:
         err.print(Text(str(pending)))
+        err.print(
+            Text(
+                f"When it is approved: stratusec approvals run {pending.pending.approval_id}",
+                style="dim",
+            )
+        )
         raise typer.Exit(pending.exit_code) from None
     finally:
         ctx.close()
     print_json(grant)
 
 
+@app.command("approve")
+def approve(
+    approval_id: str = typer.Argument(..., help="The approval id of an access request."),
+    reason: str | None = typer.Option(None, "--reason", help="Why (recorded)."),
+) -> None:
+    """Approve a pending access request (not your own, nor one made on your behalf)."""
+    _decide(approval_id, True, reason, only_tool="request_access")
+
+
+@app.command("deny")
+def deny(
+    approval_id: str = typer.Argument(..., help="The approval id of an access request."),
+    reason: str | None = typer.Option(None, "--reason", help="Why (recorded)."),
+) -> None:
+    """Deny a pending access request."""
+    _decide(approval_id, False, reason, only_tool="request_access")
+
+
 @app.command("list")
-def list_cmd(output: str = typer.Option("table", "--output", "-o")) -> None:
-    """Grants: granted, delivered, expired and revoked."""
+def list_cmd(
+    status: str | None = typer.Option(
+        None, "--status", help="granted, delivered, expired or revoked"
+    ),
+    output: str = typer.Option("table", "--output", "-o", help="table or json"),
+) -> None:
+    """Grants: granted (not fetched yet), delivered, expired and revoked."""
+    if output not in ("table", "json"):
+        raise StratusecError(f"unknown output {output!r}; valid: table, json")
     ctx = Context.load()
     try:
-        rows = recorded(ctx, "access_list", {}, lambda: access_op.list_grants(ctx))
+        rows = recorded(
+            ctx,
+            "access_list",
+            {"status": status} if status else {},
+            lambda: access_op.list_grants(ctx, status),
+        )
     finally:
         ctx.close()
     if output == "json":
         print_json({"grants": rows})
         return
     t = Table(title=f"Grants: {len(rows)}", title_justify="left")
-    for c in ("grant", "level", "status", "requester", "for", "expires", "key"):
+    for c in ("grant", "level", "target", "status", "requester", "for", "expires", "rule"):
         t.add_column(c)
     for g in rows:
         t.add_row(
             g["grant_id"],
             g["level"],
+            Text(g["account"] or g["database"] or ""),
             g["status"],
             Text(g["requester"]),
             Text(g["on_behalf_of"] or ""),
             (g["expires_at"] or "")[:19],
-            g["key_fingerprint"] or "",
+            Text(g["rule"] or ""),
         )
     out.print(t)
 
 
 @app.command("show")
 def show(grant_id: str = typer.Argument(...)) -> None:
-    """One grant with its scope, rule, approval and proof."""
+    """One grant: scope, rule, approval, proof, delivery, revocation and the audit records
+    that bind them."""
     ctx = Context.load()
     try:
-        g = recorded(
-            ctx,
-            "access_show",
-            {"grant_id": grant_id},
-            lambda: access_op.grant_dict(access_op._load(ctx, grant_id)),
-        )
+
+        def run() -> dict[str, object]:
+            row = access_op.load_grant(ctx, grant_id)
+            return {**access_op.grant_dict(row), "chain": access_op.grant_chain(ctx, row)}
+
+        g = recorded(ctx, "access_show", {"grant_id": grant_id}, run)
     finally:
         ctx.close()
     print_json(g)
@@ -112,44 +165,76 @@ def show(grant_id: str = typer.Argument(...)) -> None:
 @app.command("credentials")
 def credentials(
     grant_id: str = typer.Argument(...),
-    env_file: Path | None = typer.Option(None, "--env-file", help="Write AWS_* here (0600)."),
+    env_file: Path | None = typer.Option(
+        None, "--env-file", help="Write them to this file (mode 0600) instead of stdout."
+    ),
+    fmt: str | None = typer.Option(
+        None,
+        "--format",
+        help="json (AWS credential_process, the AWS default), url or pgpass (PostgreSQL; "
+        "url is the default)",
+    ),
 ) -> None:
-    """Deliver a grant's credentials, once: credential_process JSON on stdout (point an AWS
-    profile's credential_process at this command), or an env file with mode 0600."""
+    """Deliver a grant's credentials, once. AWS: credential_process JSON (point a
+    profile's credential_process at this command) or AWS_* lines. PostgreSQL: a
+    postgresql:// URL or a .pgpass line, or DATABASE_URL in the env file."""
+    if fmt is not None and fmt not in FORMATS:
+        raise StratusecError(f"unknown format {fmt!r}; valid: {', '.join(FORMATS)}")
     ctx = Context.load()
     caller = cli_caller(ctx)
+
+    def run() -> tuple[str, str, dict[str, Any]]:
+        kind = access_op.load_grant(ctx, grant_id).kind
+        want = fmt or ("json" if kind == "aws" else "url")
+        if (kind == "aws") != (want == "json"):
+            raise StratusecError(
+                f"format {want} does not apply to a {kind} grant; "
+                + ("use json" if kind == "aws" else "use url or pgpass")
+            )
+        return kind, want, access_op.deliver(ctx, grant_id, actor=caller.principal)
+
     try:
-        creds = recorded(
+        kind, want, creds = recorded(
             ctx,
             "access_credentials",
-            {"grant_id": grant_id, "env_file": str(env_file or "")},
-            lambda: access_op.deliver(ctx, grant_id, actor=caller.principal),
+            {"grant_id": grant_id, "env_file": str(env_file or ""), "format": fmt or ""},
+            run,
             size=lambda _c: 0,  # the secret is never measured, logged or audited
         )
     finally:
         ctx.close()
+    if kind == "aws":
+        text = json.dumps(creds) + "\n"
+        env = (
+            f"AWS_ACCESS_KEY_ID={creds['AccessKeyId']}\n"
+            f"AWS_SECRET_ACCESS_KEY={creds['SecretAccessKey']}\n"
+            f"AWS_SESSION_TOKEN={creds['SessionToken']}\n"
+        )
+        expires = creds["Expiration"]
+    else:
+        text = (creds["pgpass"] if want == "pgpass" else creds["url"]) + "\n"
+        env = f"DATABASE_URL={creds['url']}\n"
+        expires = creds["expires_at"]
     if env_file is None:
-        sys.stdout.write(json.dumps(creds) + "\n")
+        sys.stdout.write(text)
         return
     try:
         fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     except OSError as exc:
         raise StratusecError(f"cannot write {env_file}: {exc.strerror}") from None
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode otherwise
     with os.fdopen(fd, "w") as fh:
-        fh.write(
-            f"AWS_ACCESS_KEY_ID={creds['AccessKeyId']}\n"
-            f"AWS_SECRET_ACCESS_KEY={creds['SecretAccessKey']}\n"
-            f"AWS_SESSION_TOKEN={creds['SessionToken']}\n"
-        )
-    err.print(f"credentials written to {env_file} (mode 0600); they expire {creds['Expiration']}")
+        fh.write(env)
+    err.print(f"credentials written to {env_file} (mode 0600); they expire {expires}")
 
 
 @app.command("revoke")
 def revoke(
     grant_id: str = typer.Argument(...),
-    reason: str | None = typer.Option(None, "--reason"),
+    reason: str | None = typer.Option(None, "--reason", help="Why (recorded)."),
 ) -> None:
-    """Revoke a grant now: the target role denies every session issued before now."""
+    """Revoke a grant now (AWS: the target role denies every session issued before now;
+    PostgreSQL: sessions ended, role dropped). Revoking twice is harmless."""
     ctx = Context.load()
     caller = cli_caller(ctx)
     try:
@@ -162,3 +247,18 @@ def revoke(
     finally:
         ctx.close()
     print_json(g)
+
+
+@app.command("reap")
+def reap() -> None:
+    """Clean up expired grants: drop expired temporary PostgreSQL roles (sessions ended
+    first) and mark expired grants. The HTTP MCP server does this every
+    access.reap_interval."""
+    ctx = Context.load()
+    try:
+        result = recorded(ctx, "access_reap", {}, lambda: access_op.reap(ctx))
+    finally:
+        ctx.close()
+    print_json(result)
+    if result["errors"]:
+        raise typer.Exit(1)

@@ -121,7 +121,9 @@ def export_cmd(
     fmt: str = typer.Option("jsonl", "--format", "-f", help="jsonl or ocsf (API Activity)"),
     output: Path | None = typer.Option(None, "--output", "-o", help="File (default stdout)."),
 ) -> None:
-    """Every record, oldest first, one JSON document per line."""
+    """Every record, oldest first, one JSON document per line. A record that requested,
+    delivered or revoked an access grant carries the grant's binding chain under
+    ``stratusec_context``."""
     if fmt not in EXPORT_FORMATS:
         raise StratusecError(f"unknown format {fmt!r}; valid: {', '.join(EXPORT_FORMATS)}")
     ctx = Context.load()
@@ -136,7 +138,9 @@ def export_cmd(
     def write() -> int:
         sink = fh if fh is not None else sys.stdout
         count = 0
-        for line in AuditLog(ctx.store).export(fmt):
+        from stratusec.operations.access import audit_annotator
+
+        for line in AuditLog(ctx.store).export(fmt, annotate=audit_annotator(ctx)):
             sink.write(line + "\n")
             count += 1
         sink.flush()

@@ -217,17 +217,38 @@ def approvals_show(
         _render_approval(a)
 
 
-def _decide(approval_id: str, approve: bool, reason: str | None) -> None:
+def _decide(
+    approval_id: str, approve: bool, reason: str | None, *, only_tool: str | None = None
+) -> None:
+    """Approve or deny as the OS user (out of band). The CLI role must be one that may
+    approve (``approve`` in its tools: admin by default)."""
     approver = getpass.getuser()
     ctx = Context.load()
+
+    def run() -> dict[str, Any]:
+        role = ctx.config.governance.cli_role
+        if "approve" not in load_roles(ctx.config.roles).tools_of(role):
+            raise StratusecError(
+                f"role {role!r} (governance.cli_role) may not approve or deny; approvers "
+                "need a role with 'approve' (admin)"
+            )
+        if only_tool is not None:
+            tool = approvals_mod.get_approval(ctx.store, approval_id)["tool"]
+            if tool != only_tool:
+                raise StratusecError(
+                    f"approval request {approval_id} is for {tool}, not {only_tool}: use "
+                    "'stratusec approvals approve|deny'"
+                )
+        return approvals_mod.decide(
+            ctx.store, approval_id, approver=approver, approve=approve, reason=reason
+        )
+
     try:
         a = recorded(
             ctx,
             "approve" if approve else "deny",
             {"approval_id": approval_id, "reason": reason},
-            lambda: approvals_mod.decide(
-                ctx.store, approval_id, approver=approver, approve=approve, reason=reason
-            ),
+            run,
         )
     finally:
         ctx.close()

@@ -21,6 +21,7 @@ they are hashed or stored.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import fcntl
 import hashlib
@@ -29,7 +30,7 @@ import math
 import os
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -330,6 +331,18 @@ class AuditLog:
         with self.store.session() as s:
             return [row_dict(r) for r in s.scalars(q)]
 
+    def of_call(self, call_id: str) -> builtins.list[dict[str, Any]]:
+        """The records of one call (its "started" and outcome records), oldest first."""
+        q = select(AuditRow).where(AuditRow.call_id == call_id).order_by(AuditRow.seq)
+        with self.store.session() as s:
+            return [row_dict(r) for r in s.scalars(q)]
+
+    def of_approval(self, approval_id: str) -> builtins.list[dict[str, Any]]:
+        """The records that name an approval request, oldest first."""
+        q = select(AuditRow).where(AuditRow.approval_id == approval_id).order_by(AuditRow.seq)
+        with self.store.session() as s:
+            return [row_dict(r) for r in s.scalars(q)]
+
     def get(self, seq: int) -> dict[str, Any] | None:
         """The record with this sequence number, or None."""
         with self.store.session() as s:
@@ -398,15 +411,25 @@ class AuditLog:
         )
 
     # export -------------------------------------------------------------------------------
-    def export(self, fmt: str = "jsonl") -> Iterator[str]:
-        """One JSON document per record, oldest first (no trailing newline)."""
+    def export(
+        self,
+        fmt: str = "jsonl",
+        annotate: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None,
+    ) -> Iterator[str]:
+        """One JSON document per record, oldest first (no trailing newline).
+
+        ``annotate(record)`` may return facts to add under ``stratusec_context`` (e.g. the
+        access grant a record made); they are outside the hashed record."""
         if fmt not in EXPORT_FORMATS:
             raise StratusecError(
                 f"unknown audit export format {fmt!r}; valid: {', '.join(EXPORT_FORMATS)}"
             )
         for row in self._iter_rows():
             rec = row_dict(row)
+            extra = annotate(rec) if annotate is not None else None
             doc = rec if fmt == "jsonl" else to_ocsf(rec)
+            if extra:
+                doc = {**doc, "stratusec_context": extra}
             yield json.dumps(doc, sort_keys=False, ensure_ascii=False, default=str)
 
 

@@ -17,6 +17,8 @@ Faces use :meth:`Governor.call` (synchronous) or the pair :meth:`Governor.begin`
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import getpass
 import json
 import logging
@@ -24,7 +26,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -43,7 +45,7 @@ from stratusec.governance.authz import (
     refine,
 )
 from stratusec.governance.ratelimit import RateLimiter
-from stratusec.governance.rego import PolicyError, RegoPolicy
+from stratusec.governance.rego import AccessPolicy, PolicyError, RegoPolicy
 from stratusec.governance.tokens import parse_duration
 from stratusec.store.db import Store
 
@@ -55,6 +57,26 @@ FACES: tuple[str, ...] = ("cli", "mcp-stdio", "mcp-http")
 OPEN_ACTIONS: frozenset[str] = frozenset({"read_resource", "get_prompt"})
 T = TypeVar("T")
 
+#: The audit ``call_id`` of the call running in this context (operations bind what they
+#: create, e.g. an access grant, to the call that asked for it).
+_CURRENT_CALL: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "stratusec_current_call", default=None
+)
+
+
+def current_call_id() -> str | None:
+    """The audit ``call_id`` of the governed call running now, if any."""
+    return _CURRENT_CALL.get()
+
+
+@contextlib.contextmanager
+def running(call_id: str) -> Iterator[None]:
+    token = _CURRENT_CALL.set(call_id)
+    try:
+        yield
+    finally:
+        _CURRENT_CALL.reset(token)
+
 
 def _remediate_approval(arguments: dict[str, Any], _config: Config) -> str | None:
     from stratusec.operations.remediate import approval_reason
@@ -62,16 +84,9 @@ def _remediate_approval(arguments: dict[str, Any], _config: Config) -> str | Non
     return approval_reason(arguments)
 
 
-def _access_approval(arguments: dict[str, Any], config: Config) -> str | None:
-    from stratusec.operations.access import approval_reason
-
-    return approval_reason(config, arguments)
-
-
 #: Calls that need a human's approval whatever the policy says (it may still deny them).
 BUILTIN_APPROVALS: dict[str, Callable[[dict[str, Any], Config], str | None]] = {
     "remediate": _remediate_approval,
-    "request_access": _access_approval,
     "activate_guardrail": lambda a, _c: (
         f"{'activating' if a.get('active', True) else 'deactivating'} guardrail "
         f"{a.get('policy')} changes what every scan judges: a different human must approve it"
@@ -176,8 +191,9 @@ class _PolicyHolder:
     """The configured ``authz.rego``. Reloaded when its mtime changes; a broken or missing
     (once configured) policy makes every call fail closed with the file:line error."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, kind: type[RegoPolicy] = RegoPolicy) -> None:
         self.path = path
+        self.kind = kind
         self._lock = threading.Lock()
         self._stamp: tuple[int, int] | None = None
         self._policy: RegoPolicy | None = None
@@ -198,13 +214,13 @@ class _PolicyHolder:
         stamp = self._stat()
         try:
             if stamp is None:
-                raise PolicyError(f"authorization policy {self.path} is missing")
-            policy = RegoPolicy.load(self.path)
+                raise PolicyError(f"{self.kind.KIND} policy {self.path} is missing")
+            policy = self.kind.load(self.path)
         except PolicyError as exc:
             self._stamp, self._policy, self._error = stamp, None, str(exc)
             if raise_errors:
                 raise
-            log.error("authorization policy rejected, failing closed: %s", exc)
+            log.error("%s policy rejected, failing closed: %s", self.kind.KIND, exc)
             return
         self._stamp, self._policy, self._error = stamp, policy, None
 
@@ -239,6 +255,17 @@ def policy_path(config: Config) -> Path | None:
     return default if default.exists() else None
 
 
+def access_policy_path(config: Config) -> Path | None:
+    """``access.policy`` (relative to the home directory), else ``<home>/access.rego`` when
+    that file exists, else none."""
+    configured = config.access.policy
+    if configured:
+        p = Path(os.path.expanduser(configured))
+        return p if p.is_absolute() else paths.home() / p
+    default = paths.home() / "access.rego"
+    return default if default.exists() else None
+
+
 def json_size(value: Any) -> int:
     """Bytes of ``value`` as compact JSON (the audit's result size)."""
     if value is None:
@@ -265,6 +292,7 @@ class Governor:
         self.roles = roles or load_roles(self.config.roles)
         self.audit = AuditLog(store)
         self._policy = _PolicyHolder(policy_file)
+        self._access_policy: _PolicyHolder | None = None
         self.limiter = limiter
         self.approval_ttl = parse_duration(self.config.governance.approval_ttl)
 
@@ -330,11 +358,58 @@ class Governor:
         if error is not None:
             return Decision("deny", f"the authorization policy is broken: {error}", "rego:error")
         decision = refine(role_decision, request, policy)
+        if tool == "request_access" and decision.allowed:
+            return self._access_decision(caller, arguments, decision)
         builtin = BUILTIN_APPROVALS.get(tool)
         reason = builtin(dict(arguments), self.config) if builtin and decision.allowed else None
         if reason:
             return Decision("require_approval", reason, f"builtin:{tool}")
         return decision
+
+    def access_policy(self) -> tuple[RegoPolicy | None, str | None]:
+        """``access.rego`` (loaded on first use; a broken one fails closed)."""
+        if self._access_policy is None:
+            self._access_policy = _PolicyHolder(None, AccessPolicy)
+            self._access_policy.path = access_policy_path(self.config)
+            if self._access_policy.path is not None:
+                self._access_policy._load()
+        return self._access_policy.current()
+
+    def _access_decision(
+        self, caller: Caller, arguments: Mapping[str, Any], decision: Decision
+    ) -> Decision:
+        """The access levels (and ``access.rego``) decide a request. Invalid requests raise
+        a :class:`StratusecError` naming the limit."""
+        from stratusec.operations.access import decide_request
+
+        policy, error = self.access_policy()
+        if error is not None:
+            return Decision("deny", f"the access policy is broken: {error}", "rego:access:error")
+        _resolved, access = decide_request(self.config, self.store, caller, dict(arguments), policy)
+        if decision.effect == "require_approval" and access.effect == "allow":
+            return decision  # the authorization policy asked for a human: it stays
+        return access
+
+    def _decide_or_refuse(
+        self, caller: Caller, tool: str, args: dict[str, Any], t0: float
+    ) -> Decision:
+        """:meth:`decide`, recording an invalid request (bad arguments) before re-raising."""
+        try:
+            return self.decide(caller, tool, args)
+        except CallDenied:
+            raise
+        except StratusecError as exc:
+            self.refuse(
+                caller,
+                tool,
+                args,
+                reason=str(exc),
+                rule=f"invalid:{tool}",
+                decision="invalid",
+                outcome="error",
+                duration_ms=(time.perf_counter() - t0) * 1000,
+            )
+            raise
 
     def _entry(self, caller: Caller, tool: str, arguments: Mapping[str, Any]) -> AuditEntry:
         return AuditEntry(
@@ -383,7 +458,7 @@ class Governor:
                 msg = f"rate limit exceeded for {caller.principal}; retry in {wait:.1f} s"
                 self.refuse(caller, tool, args, reason=msg, rule=rule)
                 raise RateLimited(msg, retry_after=wait, rule=rule)
-        decision = self.decide(caller, tool, args)
+        decision = self._decide_or_refuse(caller, tool, args, t0)
         if decision.effect == "deny":
             ms = (time.perf_counter() - t0) * 1000
             self.refuse(
@@ -447,7 +522,7 @@ class Governor:
                 caller, tool, {"approval_id": approval_id}, reason=msg, rule="approval:requester"
             )
             raise CallDenied(msg, rule="approval:requester")
-        decision = self.decide(caller, tool, args)
+        decision = self._decide_or_refuse(caller, tool, args, time.perf_counter())
         if decision.effect == "deny":
             self.refuse(caller, tool, args, reason=decision.reason, rule=decision.rule)
             raise CallDenied(f"denied: {decision.reason}", rule=decision.rule)
@@ -540,7 +615,8 @@ class Governor:
         self, ticket: Ticket, run: Callable[[], T], *, size: Callable[[T], int] = json_size
     ) -> T:
         try:
-            result = run()
+            with running(ticket.call_id):
+                result = run()
         except BaseException as exc:
             self.finish(ticket, error=error_text(exc))
             raise

@@ -47,7 +47,6 @@ from stratusec.errors import StratusecError
 
 PACKAGE = "stratusec.authz"
 ENTRYPOINT = "stratusec/authz"
-_FAILED = "authorization policy failed: "
 
 _KEYWORDS = frozenset(
     {"if", "contains", "in", "some", "every", "not", "with", "else", "default", "as", "import"}
@@ -125,6 +124,20 @@ def _errors(node: Any) -> list[tuple[str, str]]:
 class RegoPolicy:
     """A compiled ``authz.rego``; :meth:`evaluate` is thread-safe."""
 
+    PACKAGE = PACKAGE
+    ENTRYPOINT = ENTRYPOINT
+    KIND = "authorization"
+    #: The input evaluated once at load (deferred compile errors surface there).
+    PROBE: dict[str, Any] = {
+        "principal": "probe",
+        "on_behalf_of": "probe",
+        "role": "reader",
+        "agent": "probe",
+        "tool": "scan",
+        "arguments": {},
+        "account": {"name": "probe", "id": "000000000000", "tags": {}},
+    }
+
     def __init__(self, path: Path, interp: Interpreter, bundle: Any) -> None:
         self.path = path
         self._interp = interp
@@ -143,7 +156,7 @@ class RegoPolicy:
         try:
             source = p.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise PolicyError(f"cannot read authorization policy {p}: {exc}") from exc
+            raise PolicyError(f"cannot read {cls.KIND} policy {p}: {exc}") from exc
         return cls.from_source(source, p)
 
     @classmethod
@@ -157,7 +170,7 @@ class RegoPolicy:
         with _capture_fd1() as printed:
             try:
                 interp.add_module(p.name, source)
-                bundle = interp.build(None, [ENTRYPOINT])
+                bundle = interp.build(None, [cls.ENTRYPOINT])
                 ok = bundle.ok()
             except RegoError as exc:
                 raise cls._parse_error(str(exc), source, p) from None
@@ -171,26 +184,26 @@ class RegoPolicy:
             m = _PRINTED_LOC.search(detail)
             where = f"{p}:{m.group(1)}:{m.group(2)}" if m else f"{p}"
             raise PolicyError(
-                f"{where}: authorization policy does not compile: {_first_error(detail)}"
+                f"{where}: {cls.KIND} policy does not compile: {_first_error(detail)}"
             )
         policy = cls(p, interp, bundle)
         policy._probe(source)
         return policy
 
-    @staticmethod
-    def _parse_error(message: str, source: str, p: Path) -> PolicyError:
+    @classmethod
+    def _parse_error(cls, message: str, source: str, p: Path) -> PolicyError:
         m = _PARSE_ERR.search(message)
         if not m:
-            return PolicyError(f"{p}: authorization policy does not parse: {message.strip()}")
+            return PolicyError(f"{p}: {cls.KIND} policy does not parse: {message.strip()}")
         line, col = line_col(source, int(m.group(1)))
-        return PolicyError(f"{p}:{line}:{col}: authorization policy does not parse: {m.group(2)}")
+        return PolicyError(f"{p}:{line}:{col}: {cls.KIND} policy does not parse: {m.group(2)}")
 
     @classmethod
     def _lint(cls, source: str, p: Path) -> None:
         stripped = _strip(source)
         lines = stripped.splitlines()
-        if not any(ln.strip() == f"package {PACKAGE}" for ln in lines):
-            raise PolicyError(f"{p}:1: authorization policy must declare 'package {PACKAGE}'")
+        if not any(ln.strip() == f"package {cls.PACKAGE}" for ln in lines):
+            raise PolicyError(f"{p}:1: {cls.KIND} policy must declare 'package {cls.PACKAGE}'")
         heads = {"deny", "require_approval", "allow"}
         defined: set[str] = set()
         for no, ln in enumerate(lines, 1):
@@ -198,7 +211,7 @@ class RegoPolicy:
             if w:
                 # rego-cpp 1.5 aborts the whole process on a builtin called under 'with'.
                 raise PolicyError(
-                    f"{p}:{no}:{w.start() + 1}: 'with' is not supported in the authorization policy"
+                    f"{p}:{no}:{w.start() + 1}: 'with' is not supported in the {cls.KIND} policy"
                 )
             if not ln or ln[0].isspace():
                 continue
@@ -227,7 +240,7 @@ class RegoPolicy:
                     )
         if not defined:
             raise PolicyError(
-                f"{p}: authorization policy defines none of deny, require_approval, allow"
+                f"{p}: {cls.KIND} policy defines none of deny, require_approval, allow"
             )
         # Unknown functions: rego-cpp only reports them when a rule reaches the call.
         user_funcs = set(_FUNC_DEF.findall(stripped))
@@ -239,25 +252,17 @@ class RegoPolicy:
                     continue
                 if not probe.is_builtin(name):
                     raise PolicyError(
-                        f"{p}:{no}:{m.start(1) + 1}: authorization policy does not compile: "
+                        f"{p}:{no}:{m.start(1) + 1}: {cls.KIND} policy does not compile: "
                         f"unknown function {name!r}"
                     )
 
     def _probe(self, source: str) -> None:
         """Evaluate once at load: errors the compiler defers to evaluation surface here."""
-        sample = {
-            "principal": "probe",
-            "on_behalf_of": "probe",
-            "role": "reader",
-            "agent": "probe",
-            "tool": "scan",
-            "arguments": {},
-            "account": {"name": "probe", "id": "000000000000", "tags": {}},
-        }
+        sample = self.PROBE
         with _capture_fd1():
             result = self._run(sample)
         if isinstance(result, str):
-            block = _culprit_rule(source, self.path)
+            block = _culprit_rule(source, self.path, type(self))
             lo, hi = block or (1, len(source.splitlines()))
             m = re.search(r"near (.+)$", result)
             hits = [
@@ -268,10 +273,10 @@ class RegoPolicy:
             line = (
                 hits[0]
                 if len(hits) == 1
-                else (_culprit_line(source, self.path, block) if block else None)
+                else (_culprit_line(source, self.path, block, type(self)) if block else None)
             )
             where = f"{self.path}:{line}" if line else str(self.path)
-            raise PolicyError(f"{where}: authorization policy does not compile: {result}")
+            raise PolicyError(f"{where}: {self.KIND} policy does not compile: {result}")
 
     # -- evaluation ----------------------------------------------------------------------
 
@@ -286,7 +291,7 @@ class RegoPolicy:
             try:
                 rego_set_input_term(self._interp._impl, term)
                 out = rego_bundle_query_entrypoint(
-                    self._interp._impl, self._bundle._impl, ENTRYPOINT
+                    self._interp._impl, self._bundle._impl, self.ENTRYPOINT
                 )
             except RegoError as exc:
                 return str(exc).strip().splitlines()[0] if str(exc).strip() else "evaluation error"
@@ -314,21 +319,22 @@ class RegoPolicy:
 
     def evaluate(self, value: dict[str, Any]) -> tuple[str, list[str]]:
         """``(effect, reasons)`` for one call; any failure is ``("deny", [...failed...])``."""
+        failed = f"{self.KIND} policy failed: "
         result = self._run(value)
         if isinstance(result, str):
-            return "deny", [_FAILED + result]
+            return "deny", [failed + result]
         deny = result.get("deny", [])
         approval = result.get("require_approval", [])
         allow = result.get("allow", True)
         for name, v in (("deny", deny), ("require_approval", approval)):
             if not isinstance(v, list):
-                return "deny", [_FAILED + f"'{name}' must be a set of reasons, got {json.dumps(v)}"]
+                return "deny", [failed + f"'{name}' must be a set of reasons, got {json.dumps(v)}"]
         if not isinstance(allow, bool):
-            return "deny", [_FAILED + f"'allow' must be a boolean, got {json.dumps(allow)}"]
+            return "deny", [failed + f"'allow' must be a boolean, got {json.dumps(allow)}"]
         if deny:
             return "deny", [_reason(r) for r in deny]
         if not allow:
-            return "deny", ["the authorization policy does not allow this call"]
+            return "deny", [f"the {self.KIND} policy does not allow this call"]
         if approval:
             return "require_approval", [_reason(r) for r in approval]
         return "allow", []
@@ -348,7 +354,7 @@ def _rule_blocks(source: str) -> list[tuple[int, int]]:
     ]
 
 
-def _culprit_rule(source: str, path: Path) -> tuple[int, int] | None:
+def _culprit_rule(source: str, path: Path, cls: type[RegoPolicy]) -> tuple[int, int] | None:
     """The line of the rule whose removal makes an evaluation error go away (rego-cpp
     reports no location for errors found while evaluating)."""
     lines = source.splitlines()
@@ -366,14 +372,14 @@ def _culprit_rule(source: str, path: Path) -> tuple[int, int] | None:
         rest = "\n".join([*lines[: first - 1], stub, *lines[last:]])
         try:
             with _capture_fd1():
-                RegoPolicy.from_source(rest, path)
+                cls.from_source(rest, path)
         except PolicyError:
             continue
         return first, last
     return None
 
 
-def _culprit_line(source: str, path: Path, block: tuple[int, int]) -> int:
+def _culprit_line(source: str, path: Path, block: tuple[int, int], cls: type[RegoPolicy]) -> int:
     """Within the failing rule, the body line whose replacement by ``true`` makes the policy
     load (else the rule's first line)."""
     lines = source.splitlines()
@@ -384,7 +390,7 @@ def _culprit_line(source: str, path: Path, block: tuple[int, int]) -> int:
         trial = [*lines[: no - 1], "  true", *lines[no:]]
         try:
             with _capture_fd1():
-                RegoPolicy.from_source("\n".join(trial), path)
+                cls.from_source("\n".join(trial), path)
         except PolicyError:
             continue
         return no
@@ -404,3 +410,29 @@ def _first_error(detail: str) -> str:
 
 def _reason(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+class AccessPolicy(RegoPolicy):
+    """``access.rego``: refines just-in-time access decisions (same contract, package
+    ``stratusec.access``); see docs/access.md for its input."""
+
+    PACKAGE = "stratusec.access"
+    ENTRYPOINT = "stratusec/access"
+    KIND = "access"
+    PROBE: dict[str, Any] = {
+        "requester": "probe",
+        "on_behalf_of": "probe",
+        "role": "operator",
+        "agent": "probe",
+        "level": "probe",
+        "kind": "aws",
+        "target": "probe",
+        "actions": ["s3:GetObject"],
+        "resources": ["arn:aws:s3:::probe/*"],
+        "privileges": [],
+        "seconds": 900,
+        "reason": "probe",
+        "ticket": None,
+        "auto_grant": True,
+        "max_seconds": 3600,
+    }

@@ -90,6 +90,11 @@ class Explanation(_Out):
     )
     who_when: dict[str, Any]
     remediation: dict[str, Any]
+    access_grants: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="just-in-time grants on the resource, each bound to its requester, the "
+        "human, the audit records, rule, approval, proof, delivery and revocation",
+    )
     untrusted: dict[str, Any] = Field(
         description="JSON paths of this result whose values come from the cloud account"
     )

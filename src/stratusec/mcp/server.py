@@ -44,6 +44,7 @@ from stratusec.governance.gate import (
     PendingApproval,
     Ticket,
     error_text,
+    running,
 )
 from stratusec.governance.redact import redact_value
 from stratusec.mcp import resources as res_mod
@@ -348,9 +349,8 @@ class StratusecMCP:
                 )
         try:
             started = await self.quick(functools.partial(self.gov.begin, caller, name, arguments))
-        except CallDenied as exc:
-            return _error_result(str(exc))
-        except AuditWriteError as exc:
+        except (StratusecError, AuditWriteError) as exc:
+            # denied, or an invalid request (recorded by the gate): nothing ran
             return _error_result(str(exc))
         if isinstance(started, PendingApproval):
             return _error_result(started.message(), started.as_dict())
@@ -358,7 +358,8 @@ class StratusecMCP:
 
     async def _run_ticket(self, ticket: Ticket, run: Callable[[], Awaitable[Any]]) -> Any:
         try:
-            result = await run()
+            with running(ticket.call_id):
+                result = await run()
         except BaseException as exc:
             message = error_text(exc)
             with anyio.CancelScope(shield=True):
@@ -776,46 +777,75 @@ class StratusecMCP:
                 approval_id=_current_approval.get(),
             )
 
+        levels = ctx.config.access.levels
+        level_doc = "A configured access level" + (
+            f" (one of: {', '.join(sorted(levels))})" if levels else ""
+        )
+
         @srv.tool(
             title="Request just-in-time access",
             description=(
-                "Ask for short-lived AWS access of a configured level (optionally narrower "
-                "actions/resources), with a reason. The level decides: granted at once, or "
+                "Ask for short-lived access with a reason: a configured access level, or a "
+                "target (an AWS account or a PostgreSQL database from the config) with exactly "
+                "the AWS actions and resource ARNs, or the PostgreSQL privileges (e.g. "
+                "'SELECT on public.orders'), you need. The level decides: granted at once, or "
                 "after a different human approves (you get an approval id; get_approval "
-                "finishes it). Every grant is proven by the IAM evaluator first. You get the "
-                "grant id and how the human fetches the credentials, never the secret."
+                "finishes it), or refused with the rule and the limits. AWS grants are proven "
+                "by the IAM evaluator first. You get the grant id and how the human fetches "
+                "the credentials, not the secret."
             ),
         )
         @guard
         def request_access(
-            level: Annotated[str, Field(min_length=1, max_length=128, description="Level name")],
             reason: Annotated[str, Field(min_length=1, max_length=2000, description="Why")],
+            level: Annotated[
+                str | None, Field(min_length=1, max_length=128, description=level_doc)
+            ] = None,
+            target: Annotated[
+                str | None,
+                Field(min_length=1, max_length=128, description="Account or database name"),
+            ] = None,
             duration: Annotated[
-                str, Field(pattern=r"^\d+[smh]$", description="e.g. 15m, 1h")
+                str, Field(pattern=r"^\d+[smh]$", description="e.g. 15m, 1h (max: the level's)")
             ] = "15m",
             actions: Annotated[
-                list[str] | None, Field(description="Narrower actions, e.g. ['s3:GetObject']")
+                list[str] | None,
+                Field(max_length=100, description="AWS actions, e.g. ['s3:GetObject']"),
             ] = None,
-            resources: Annotated[list[str] | None, Field(description="Narrower ARNs")] = None,
+            resources: Annotated[
+                list[str] | None, Field(max_length=100, description="AWS resource ARNs")
+            ] = None,
+            privileges: Annotated[
+                list[str] | None,
+                Field(max_length=100, description="PostgreSQL, e.g. ['SELECT on public.orders']"),
+            ] = None,
             ticket: Annotated[str | None, Field(max_length=128, description="Ticket")] = None,
         ) -> dict[str, Any]:
+            from stratusec.operations.access import deliver
             from stratusec.operations.access import request_access as access_op
 
             caller = current_caller()
-            return access_op(
+            grant = access_op(
                 ctx,
                 requester=caller.principal,
                 role=caller.role,
                 on_behalf_of=caller.on_behalf_of,
                 agent=caller.agent,
                 level=level,
+                target=target,
                 reason=reason,
                 duration=duration,
                 actions=actions,
                 resources=resources,
+                privileges=privileges,
                 ticket=ticket,
                 approval_id=_current_approval.get(),
             )
+            if ctx.config.access.secrets_to_agent:
+                # Allowed by the config: the credentials go to the agent, once.
+                grant["credentials"] = deliver(ctx, grant["grant_id"], actor=caller.principal)
+                grant["how_to_fetch"] = "delivered in this result (access.secrets_to_agent)"
+            return grant
 
         @srv.tool(
             title="Approval status",

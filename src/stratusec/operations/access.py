@@ -1,83 +1,345 @@
-"""The ``request_access`` operation and the life of an AWS grant: decide, prove, deliver
-once, expire, revoke.
+"""The ``request_access`` operation and the life of a grant: decide, prove, deliver once,
+expire, revoke, reap.
 
-A request names a configured access level (and optionally narrower actions/resources),
-a duration and a reason. The level decides: auto-grant, or a different human's approval
-(a built-in rule of the governance gate). Before a grant exists the IAM evaluator proves
-the session. The credentials are made only when fetched (once) with the remaining time,
-and only a fingerprint of the key id is kept.
+A request names a configured access level, or a target (an AWS account or a PostgreSQL
+database from the config) and what is wanted (actions and ARNs, or privileges) — then the
+first level of that target that covers it decides (auto-granted levels first). The level
+gives the rule: auto-grant, or a different human's approval (the governance gate turns it
+into a pending approval); ``access.rego`` may make it stricter, never looser. Invalid
+requests are refused before anything is stored or approved.
+
+Before an AWS grant exists the IAM evaluator proves the session; a PostgreSQL grant is
+checked after its role is created (exactly the granted privileges, nothing else in the
+named schemas). Credentials are made only when fetched (once) and never stored: the grant
+keeps a fingerprint, and the audit call ids of its request, delivery and revocation.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import re
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
 
+from stratusec.access import postgres as pg
 from stratusec.access.aws import (
     AccessError,
     AccessLevel,
+    Scope,
     fingerprint,
     issue_credentials,
     prove,
     revoke_sessions,
     scope_request,
 )
-from stratusec.config import Config
-from stratusec.errors import NotFoundError
+from stratusec.config import AccessLevelSettings, Config
+from stratusec.errors import NotFoundError, StratusecError
+from stratusec.governance.authz import Decision
+from stratusec.governance.rego import RegoPolicy
 from stratusec.operations.context import Context
-from stratusec.store.db import utcnow
+from stratusec.store.db import Store, utcnow
 from stratusec.store.models import AccessGrantRow
+
+#: The shortest PostgreSQL grant (AWS has its own floor of 900 s).
+PG_MIN_SECONDS = 60
+REQUEST_FIELDS = (
+    "level",
+    "target",
+    "actions",
+    "resources",
+    "privileges",
+    "duration",
+    "reason",
+    "ticket",
+)
 
 
 def seconds_of(text: str) -> int:
-    m = re.fullmatch(r"(\d+)([smh])", text.strip())
+    m = re.fullmatch(r"(\d+)([smh])", str(text).strip())
     if not m:
         raise AccessError(f"invalid duration {text!r}; write 15m, 900s or 1h")
     return int(m.group(1)) * {"s": 1, "m": 60, "h": 3600}[m.group(2)]
 
 
+def _cap(config: Config, lv: AccessLevelSettings) -> int:
+    return min(seconds_of(lv.max_duration), seconds_of(config.access.max_duration))
+
+
 def level_of(config: Config, name: str) -> AccessLevel:
-    levels = config.access.levels
-    if name not in levels:
-        valid = ", ".join(sorted(levels)) or "none configured"
-        raise NotFoundError(f"unknown access level {name!r}; levels: {valid}")
-    lv = levels[name]
-    cap = seconds_of(config.access.max_duration)
+    """An AWS level as the evaluator's :class:`AccessLevel`."""
+    lv = _level_settings(config, name)
+    if lv.kind != "aws":
+        raise AccessError(f"access level {name} is a PostgreSQL level")
+    assert lv.account and lv.target_role
     return AccessLevel(
         name=name,
         account=lv.account,
         target_role=lv.target_role,
         actions=tuple(lv.actions),
         resources=tuple(lv.resources),
-        max_seconds=min(seconds_of(lv.max_duration), cap),
+        max_seconds=_cap(config, lv),
         auto_grant=lv.auto_grant,
         requesters=tuple(lv.requesters),
     )
 
 
-def approval_reason(config: Config, arguments: dict[str, Any]) -> str | None:
-    """A level that is not auto-granted needs a different human's approval."""
-    name = arguments.get("level")
-    if not isinstance(name, str) or name not in config.access.levels:
-        return None  # the operation refuses unknown levels itself
-    if config.access.levels[name].auto_grant:
-        return None
-    return f"access level {name} is granted only with a different human's approval"
+def _level_settings(config: Config, name: str) -> AccessLevelSettings:
+    levels = config.access.levels
+    if name not in levels:
+        valid = ", ".join(sorted(levels)) or "none configured"
+        raise NotFoundError(f"unknown access level {name!r}; levels: {valid}")
+    return levels[name]
 
 
+# -- deciding a request -----------------------------------------------------------------------
+@dataclass
+class Resolved:
+    """A request checked against one level: what would be granted."""
+
+    level: str
+    settings: AccessLevelSettings
+    seconds: int
+    scope: Scope | None = None  # AWS
+    privileges: list[pg.PgPrivilege] | None = None  # PostgreSQL
+    role_max_seconds: int | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.settings.kind
+
+    @property
+    def target(self) -> str:
+        return self.settings.target
+
+    def policy_input(self, caller: Any, arguments: dict[str, Any]) -> dict[str, Any]:
+        """What ``access.rego`` sees (never cloud data: only the request and the level)."""
+        return {
+            "requester": caller.principal,
+            "on_behalf_of": caller.on_behalf_of,
+            "role": caller.role,
+            "agent": caller.agent,
+            "face": caller.face,
+            "level": self.level,
+            "kind": self.kind,
+            "target": self.target,
+            "actions": list(self.scope.actions) if self.scope else [],
+            "resources": list(self.scope.resources) if self.scope else [],
+            "privileges": [str(p) for p in self.privileges or []],
+            "seconds": self.seconds,
+            "max_seconds": _level_max(self),
+            "reason": arguments.get("reason"),
+            "ticket": arguments.get("ticket"),
+            "auto_grant": self.settings.auto_grant,
+        }
+
+
+def _level_max(r: Resolved) -> int:
+    return r.role_max_seconds if r.role_max_seconds else seconds_of(r.settings.max_duration)
+
+
+def _pg_pattern(spec: str) -> str:
+    """A level's privilege pattern, normalized like :class:`PgPrivilege`'s text."""
+    m = re.match(r"^\s*(\S+)\s+on\s+(.+?)\s*$", spec, re.IGNORECASE)
+    if not m:
+        raise AccessError(f"access level privilege {spec!r}: write 'SELECT on schema.table'")
+    target = m.group(2)
+    if target.lower().startswith("schema "):
+        target = "schema " + target[7:].strip()
+    return f"{m.group(1).upper()} on {target}"
+
+
+def _pg_scope(name: str, lv: AccessLevelSettings, wanted: list[str] | None) -> list[Any]:
+    patterns = [_pg_pattern(p) for p in lv.privileges]
+    if not wanted:
+        if any(ch in p for p in patterns for ch in "*?["):
+            raise AccessError(
+                f"access level {name} allows privilege patterns ({', '.join(patterns)}): "
+                "name the privileges you need, e.g. 'SELECT on public.orders'"
+            )
+        wanted = list(lv.privileges)
+    try:
+        privs = pg.parse_privileges(list(wanted))
+    except pg.PgGrantError as exc:
+        raise AccessError(str(exc)) from None
+    for p in privs:
+        if not any(fnmatch.fnmatchcase(str(p), pat) for pat in patterns):
+            raise AccessError(
+                f"privilege {p} is outside access level {name}; allowed: {', '.join(patterns)}"
+            )
+    return privs
+
+
+def _check_level(
+    config: Config, store: Store, name: str, arguments: dict[str, Any], seconds: int
+) -> Resolved:
+    """Check the request against level ``name`` (raises :class:`AccessError`)."""
+    lv = _level_settings(config, name)
+    if lv.kind == "aws":
+        if arguments.get("privileges"):
+            raise AccessError(f"access level {name} is an AWS level: privileges do not apply")
+        level = level_of(config, name)
+        account = config.account(level.account)
+        role_max = _role_max_seconds(store, account.name, level.target_role)
+        scope = scope_request(
+            level,
+            actions=arguments.get("actions"),
+            resources=arguments.get("resources"),
+            seconds=seconds,
+            role_max_seconds=role_max,
+        )
+        return Resolved(name, lv, seconds, scope=scope, role_max_seconds=role_max)
+    if arguments.get("actions") or arguments.get("resources"):
+        raise AccessError(
+            f"access level {name} is a PostgreSQL level: ask for privileges, not actions "
+            "or resources"
+        )
+    privs = _pg_scope(name, lv, arguments.get("privileges"))
+    cap = _cap(config, lv)
+    if seconds < PG_MIN_SECONDS:
+        raise AccessError(f"duration {seconds} s is below the minimum of {PG_MIN_SECONDS} s")
+    if seconds > cap:
+        raise AccessError(f"duration {seconds} s is over the maximum of {cap} s for level {name}")
+    return Resolved(name, lv, seconds, privileges=privs)
+
+
+def _role_max_seconds(store: Store, account: str, role_arn: str) -> int | None:
+    scan = store.latest_scan(account)
+    res = store.get_resource(scan.id, role_arn) if scan else None
+    if res is None:
+        raise AccessError(
+            f"the target role {role_arn} is not in the latest scan of {account}: scan first "
+            "(the proof needs its policies)"
+        )
+    value = res.config.get("max_session_duration")
+    return int(value) if value else None
+
+
+def _targets(config: Config) -> str:
+    accounts = sorted({lv.account for lv in config.access.levels.values() if lv.account})
+    dbs = sorted(config.access.databases)
+    return (
+        f"accounts with access levels: {', '.join(accounts) or 'none'}; "
+        f"databases: {', '.join(dbs) or 'none'}"
+    )
+
+
+def resolve(config: Config, store: Store, role: str, arguments: dict[str, Any]) -> Resolved:
+    """Which level a request falls under, and what it would grant. Raises
+    :class:`AccessError`/:class:`NotFoundError` (bad input, nothing stored) or
+    :class:`AccessDenied` (the caller's role may not request that level)."""
+    unknown = sorted(set(arguments) - set(REQUEST_FIELDS))
+    if unknown:
+        raise AccessError(
+            f"unknown request fields {', '.join(unknown)}; fields: {', '.join(REQUEST_FIELDS)}"
+        )
+    reason = arguments.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise AccessError("a request needs a reason")
+    seconds = seconds_of(arguments.get("duration") or "15m")
+    name, target = arguments.get("level"), arguments.get("target")
+    if name:
+        lv = _level_settings(config, str(name))
+        if target and target != lv.target:
+            raise AccessError(f"access level {name} is for {lv.target}, not {target}")
+        if role not in lv.requesters:
+            raise AccessDenied(
+                f"role {role!r} may not request access level {name}; it is for: "
+                f"{', '.join(lv.requesters)}",
+                rule=f"access:level:{name}:requesters",
+            )
+        return _check_level(config, store, str(name), arguments, seconds)
+    if not target:
+        raise AccessError("name an access level (level) or a target account/database (target)")
+    names = [n for n, lv in config.access.levels.items() if lv.target == target]
+    if not names:
+        if target not in config.access.databases and target not in {
+            a.name for a in config.accounts
+        }:
+            raise NotFoundError(f"unknown target {target!r}; {_targets(config)}")
+        raise AccessError(f"no access level is configured for {target}; {_targets(config)}")
+    allowed = [n for n in names if role in config.access.levels[n].requesters]
+    if not allowed:
+        raise AccessDenied(
+            f"role {role!r} may not request any access level of {target} ({', '.join(names)})",
+            rule=f"access:target:{target}:requesters",
+        )
+    # auto-granted levels first, then the config's order
+    allowed.sort(key=lambda n: not config.access.levels[n].auto_grant)
+    problems: list[str] = []
+    for n in allowed:
+        try:
+            return _check_level(config, store, n, arguments, seconds)
+        except AccessError as exc:
+            problems.append(f"{n}: {exc}")
+    raise AccessError(f"no access level of {target} covers this request — " + "; ".join(problems))
+
+
+class AccessDenied(StratusecError):
+    """The caller's role may not request this access (a policy decision, not bad input)."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, rule: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+
+
+def decide_request(
+    config: Config,
+    store: Store,
+    caller: Any,
+    arguments: dict[str, Any],
+    policy: RegoPolicy | None,
+) -> tuple[Resolved | None, Decision]:
+    """The decision for one request and the rule that made it: the level's (auto-grant or
+    approval), made stricter by ``access.rego``. Bad input raises."""
+    try:
+        r = resolve(config, store, caller.role, arguments)
+    except AccessDenied as exc:
+        return None, Decision("deny", str(exc), exc.rule)
+    if r.settings.auto_grant:
+        decision = Decision(
+            "allow", f"access level {r.level} is granted automatically", _rule(r, "auto_grant")
+        )
+    else:
+        decision = Decision(
+            "require_approval",
+            f"access level {r.level} is granted only with a different human's approval",
+            _rule(r, "approval"),
+        )
+    if policy is not None:
+        effect, reasons = policy.evaluate(r.policy_input(caller, arguments))
+        why = "; ".join(reasons)
+        if effect == "deny":
+            return r, Decision("deny", why or "denied by the access policy", policy.rule)
+        if effect == "require_approval" and decision.effect == "allow":
+            return r, Decision(
+                "require_approval", why or "the access policy requires approval", policy.rule
+            )
+    return r, decision
+
+
+def _rule(r: Resolved, how: str) -> str:
+    return f"access:level:{r.level}:{how}"
+
+
+# -- grants --------------------------------------------------------------------------------
 def _iso(v: dt.datetime | None) -> str | None:
     if v is None:
         return None
-    return (v if v.tzinfo else v.replace(tzinfo=dt.UTC)).isoformat()
+    return _utc(v).isoformat()
+
+
+def _utc(v: dt.datetime) -> dt.datetime:
+    return v if v.tzinfo else v.replace(tzinfo=dt.UTC)
 
 
 def _status(row: AccessGrantRow, now: dt.datetime) -> str:
-    exp = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=dt.UTC)
-    if row.status != "revoked" and exp <= now:
+    if row.status in ("granted", "delivered") and _utc(row.expires_at) <= now:
         return "expired"
     return row.status
 
@@ -87,7 +349,8 @@ def grant_dict(row: AccessGrantRow) -> dict[str, Any]:
         "grant_id": row.id,
         "kind": row.kind,
         "level": row.level,
-        "account": row.account_name,
+        "account": row.account_name if row.kind == "aws" else None,
+        "database": row.account_name if row.kind == "postgres" else None,
         "target": row.target,
         "requester": row.requester,
         "on_behalf_of": row.on_behalf_of,
@@ -104,10 +367,27 @@ def grant_dict(row: AccessGrantRow) -> dict[str, Any]:
         "expires_at": _iso(row.expires_at),
         "delivered_at": _iso(row.delivered_at),
         "key_fingerprint": row.key_fingerprint,
+        "db_role": row.db_role,
         "revoked_at": _iso(row.revoked_at),
         "revoked_by": row.revoked_by,
         "revoke_reason": row.revoke_reason,
+        "audit_call_id": row.audit_call_id,
+        "delivered_call_id": row.delivered_call_id,
+        "revoked_call_id": row.revoked_call_id,
     }
+
+
+def _how_to_fetch(row: AccessGrantRow) -> str:
+    if row.kind == "postgres":
+        return (
+            f"stratusec access credentials {row.id} (prints a postgresql:// URL once; "
+            "--format pgpass for a .pgpass line, --env-file PATH for a 0600 file); the "
+            "password is never sent through this conversation"
+        )
+    return (
+        f"stratusec access credentials {row.id} (prints credential_process JSON, once), or "
+        "--env-file PATH; the credentials are never sent through this conversation"
+    )
 
 
 def request_access(
@@ -115,47 +395,102 @@ def request_access(
     *,
     requester: str,
     role: str,
-    level: str,
-    duration: str = "15m",
     reason: str,
+    level: str | None = None,
+    target: str | None = None,
+    duration: str = "15m",
     actions: list[str] | None = None,
     resources: list[str] | None = None,
+    privileges: list[str] | None = None,
     ticket: str | None = None,
     on_behalf_of: str | None = None,
     agent: str | None = None,
     approval_id: str | None = None,
+    call_id: str | None = None,
 ) -> dict[str, Any]:
-    """Decide and prove a grant; store it (no credentials yet)."""
-    lv = level_of(ctx.config, level)
-    if role not in lv.requesters:
-        raise AccessError(
-            f"role {role!r} may not request level {level}; it is for: {', '.join(lv.requesters)}"
-        )
-    if not reason or not reason.strip():
-        raise AccessError("a request needs a reason")
-    if not lv.auto_grant and not approval_id:
-        raise AccessError(f"level {level} needs a different human's approval first")
-    account = ctx.config.account(lv.account)
-    scan = ctx.store.latest_scan(account.name)
-    role_res = ctx.store.get_resource(scan.id, lv.target_role) if scan else None
-    if role_res is None:
-        raise AccessError(
-            f"the target role {lv.target_role} is not in the latest scan of {account.name}: "
-            "scan first (the proof needs its policies)"
-        )
-    role_max = role_res.config.get("max_session_duration")
-    scope = scope_request(
-        lv,
-        actions=actions,
-        resources=resources,
-        seconds=seconds_of(duration),
-        role_max_seconds=int(role_max) if role_max else None,
+    """Decide and prove a grant; store it (no credentials yet). The governance gate has
+    already decided (and, for levels that need one, a different human approved); this
+    re-checks the request so that a direct call cannot skip either."""
+    from stratusec.governance.gate import Caller, current_call_id
+
+    arguments = {
+        k: v
+        for k, v in {
+            "level": level,
+            "target": target,
+            "actions": actions,
+            "resources": resources,
+            "privileges": privileges,
+            "duration": duration,
+            "reason": reason,
+            "ticket": ticket,
+        }.items()
+        if v is not None
+    }
+    who = Caller(principal=requester, role=role, face="cli", on_behalf_of=on_behalf_of, agent=agent)
+    r, decision = decide_request(ctx.config, ctx.store, who, arguments, None)
+    if decision.effect == "deny" or r is None:
+        raise AccessError(f"denied: {decision.reason}")
+    if decision.effect == "require_approval" and not approval_id:
+        raise AccessError(f"{decision.reason}: ask through the gate and wait for approval")
+    if r.kind == "aws":
+        proof = _prove_aws(ctx, r)
+    else:
+        proof = {
+            "ok": True,
+            "method": "the role is created with exactly these GRANTs and checked with "
+            "has_table_privilege when the credentials are delivered",
+            "privileges": [str(p) for p in r.privileges or []],
+        }
+    now = utcnow()
+    how = f"approval:{approval_id}" if approval_id else "auto_grant"
+    row = AccessGrantRow(
+        id=uuid.uuid4().hex,
+        kind=r.kind,
+        level=r.level,
+        account_name=r.target,
+        target=str(r.settings.target_role or r.settings.database),
+        requester=requester[:256],
+        on_behalf_of=on_behalf_of,
+        agent=agent,
+        scope=(
+            {"actions": r.scope.actions, "resources": r.scope.resources}
+            if r.scope
+            else {"privileges": [str(p) for p in r.privileges or []]}
+        ),
+        seconds=r.seconds,
+        reason=reason,
+        ticket=ticket,
+        status="granted",
+        rule=_rule(r, how),
+        approval_id=approval_id,
+        proof=proof,
+        created_at=now,
+        expires_at=now + dt.timedelta(seconds=r.seconds),
+        audit_call_id=call_id or current_call_id(),
     )
+    with ctx.store.session() as s, s.begin():
+        s.add(row)
+    out = grant_dict(row)
+    out["how_to_fetch"] = _how_to_fetch(row)
+    return out
+
+
+def _prove_aws(ctx: Context, r: Resolved) -> dict[str, Any]:
+    assert r.scope is not None and r.settings.account and r.settings.target_role
+    scan = ctx.store.latest_scan(r.settings.account)
+    role_res = ctx.store.get_resource(scan.id, r.settings.target_role) if scan else None
+    if scan is None or role_res is None:
+        raise AccessError(
+            f"the target role {r.settings.target_role} is not in the latest scan of "
+            f"{r.settings.account}: scan first (the proof needs its policies)"
+        )
 
     def lookup(uid: str | None) -> Any:
-        return ctx.store.get_resource(scan.id, uid) if uid and scan else None
+        return ctx.store.get_resource(scan.id, uid) if uid else None
 
-    proof = prove(role_res, lookup, scope)
+    proof = prove(role_res, lookup, r.scope)
+    proof["scan_id"] = scan.id
     if not proof["ok"]:
         raise AccessError(
             "the evaluator cannot prove this grant: "
@@ -165,38 +500,10 @@ def request_access(
                 + proof["unread_policies"][:3]
             )
         )
-    now = utcnow()
-    row = AccessGrantRow(
-        id=uuid.uuid4().hex,
-        kind="aws",
-        level=level,
-        account_name=account.name,
-        target=lv.target_role,
-        requester=requester[:256],
-        on_behalf_of=on_behalf_of,
-        agent=agent,
-        scope={"actions": scope.actions, "resources": scope.resources},
-        seconds=scope.seconds,
-        reason=reason,
-        ticket=ticket,
-        status="granted",
-        rule=f"level:{level}:" + ("auto_grant" if lv.auto_grant else f"approval:{approval_id}"),
-        approval_id=approval_id,
-        proof=proof,
-        created_at=now,
-        expires_at=now + dt.timedelta(seconds=scope.seconds),
-    )
-    with ctx.store.session() as s, s.begin():
-        s.add(row)
-    out = grant_dict(row)
-    out["how_to_fetch"] = (
-        f"stratusec access credentials {row.id} (prints credential_process JSON, once), or "
-        f"--env-file PATH; the credentials are never sent through this conversation"
-    )
-    return out
+    return proof
 
 
-def _load(ctx: Context, grant_id: str) -> AccessGrantRow:
+def load_grant(ctx: Context, grant_id: str) -> AccessGrantRow:
     with ctx.store.session() as s:
         row = s.get(AccessGrantRow, grant_id) if isinstance(grant_id, str) else None
     if row is None:
@@ -204,71 +511,346 @@ def _load(ctx: Context, grant_id: str) -> AccessGrantRow:
     return row
 
 
+def _admin_url(ctx: Context, database: str) -> tuple[str, str]:
+    targets = ctx.config.access.databases
+    if database not in targets:
+        valid = ", ".join(sorted(targets)) or "none configured"
+        raise NotFoundError(f"unknown database {database!r}; access.databases: {valid}")
+    t = targets[database]
+    return t.admin_url(database), t.role_prefix
+
+
 def deliver(ctx: Context, grant_id: str, *, actor: str) -> dict[str, Any]:
-    """Make and return the credentials, once, for the remaining time of the grant."""
-    row = _load(ctx, grant_id)
+    """Make and return the credentials, once, for the remaining time of the grant.
+
+    AWS: ``credential_process`` JSON. PostgreSQL: ``{"url", "pgpass", ...}``. The caller
+    must show them to the human once and never log or store them."""
+    from stratusec.governance.gate import current_call_id
+
+    row = load_grant(ctx, grant_id)
     now = utcnow()
     status = _status(row, now)
     if status != "granted":
         raise AccessError(f"grant {grant_id} is {status}; credentials are delivered once")
     if actor not in (row.requester, row.on_behalf_of):
         raise AccessError(f"grant {grant_id} belongs to {row.requester}")
-    exp = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=dt.UTC)
-    left = int((exp - now).total_seconds())
-    if left < 840:
+    left = int((_utc(row.expires_at) - now).total_seconds())
+    if row.kind == "aws" and left < 840:
         raise AccessError(
             f"grant {grant_id} has {left} s left, under the AWS minimum session of 900 s: "
             "request a new grant"
         )
-    # STS sessions last at least 900 s: a grant fetched within a minute of being made
-    # (the usual case for a 15-minute grant) gets the minimum.
-    left = max(left, 900)
+    # Claim the delivery first: two concurrent fetches cannot both get credentials.
     with ctx.store.engine.begin() as conn:
         res = conn.execute(
             update(AccessGrantRow)
             .where(AccessGrantRow.id == grant_id, AccessGrantRow.status == "granted")
-            .values(status="delivered", delivered_at=now)
+            .values(status="delivered", delivered_at=now, delivered_call_id=current_call_id())
         )
     if res.rowcount != 1:
         raise AccessError(f"grant {grant_id} was already delivered")
+    if row.kind == "postgres":
+        return _deliver_pg(ctx, row)
     account = ctx.config.account(row.account_name)
     broker = ctx.config.access.broker
     if broker is None:
         raise AccessError("no access broker is configured (access.broker in the config)")
-    from stratusec.access.aws import Scope
-
-    scope = Scope(actions=row.scope["actions"], resources=row.scope["resources"], seconds=left)
+    # STS sessions last at least 900 s: a grant fetched within a minute of being made
+    # (the usual case for a 15-minute grant) gets the minimum.
+    scope = Scope(
+        actions=row.scope["actions"], resources=row.scope["resources"], seconds=max(left, 900)
+    )
     creds = issue_credentials(account, broker, row.target, scope, f"stx-{row.id[:16]}")
-    with ctx.store.engine.begin() as conn:
-        conn.execute(
-            update(AccessGrantRow)
-            .where(AccessGrantRow.id == grant_id)
-            .values(key_fingerprint=fingerprint(creds["AccessKeyId"]))
-        )
+    _set(ctx, grant_id, key_fingerprint=fingerprint(creds["AccessKeyId"]))
     return creds
 
 
-def revoke(ctx: Context, grant_id: str, *, by: str, reason: str | None) -> dict[str, Any]:
-    """Deny every session of the target role issued before now; mark the grant revoked."""
-    row = _load(ctx, grant_id)
-    if row.status == "revoked":
-        return grant_dict(row)  # revoking twice is harmless
-    account = ctx.config.account(row.account_name)
-    broker = ctx.config.access.broker
-    if broker is None:
-        raise AccessError("no access broker is configured (access.broker in the config)")
-    now = utcnow()
-    revoke_sessions(account, broker, row.target, now)
+def _deliver_pg(ctx: Context, row: AccessGrantRow) -> dict[str, Any]:
+    url, prefix = _admin_url(ctx, row.account_name)
+    privileges = pg.parse_privileges(list(row.scope["privileges"]))
+    try:
+        grant = pg.create_grant(url, privileges, _utc(row.expires_at), prefix=prefix)
+    except pg.PgGrantError:
+        _set(ctx, row.id, status="granted", delivered_at=None, delivered_call_id=None)
+        raise
+    check = pg.verify_grant(url, grant.role, privileges)
+    proof = dict(row.proof or {})
+    proof["verified"] = check
+    _set(ctx, row.id, db_role=grant.role, key_fingerprint=fingerprint(grant.role), proof=proof)
+    if not check["ok"]:
+        pg.revoke_grant(url, grant.role, prefix=prefix)
+        _set(ctx, row.id, status="revoked", revoked_at=utcnow(), revoke_reason="proof failed")
+        raise AccessError(f"the PostgreSQL grant did not verify and was dropped: {check}")
+    return {
+        "kind": "postgres",
+        "role": grant.role,
+        "url": grant.url(),
+        "pgpass": grant.pgpass_line(),
+        "expires_at": _iso(grant.expires_at),
+    }
+
+
+def _set(ctx: Context, grant_id: str, **values: Any) -> None:
     with ctx.store.engine.begin() as conn:
-        conn.execute(
-            update(AccessGrantRow)
-            .where(AccessGrantRow.id == grant_id)
-            .values(status="revoked", revoked_at=now, revoked_by=by, revoke_reason=reason)
+        conn.execute(update(AccessGrantRow).where(AccessGrantRow.id == grant_id).values(**values))
+
+
+def revoke(ctx: Context, grant_id: str, *, by: str, reason: str | None) -> dict[str, Any]:
+    """Revoke a grant now. AWS: the target role denies every session issued before now
+    (which ends the other delivered grants of that role too: they are marked revoked with
+    it). PostgreSQL: the role's sessions are terminated and the role dropped. Revoking
+    twice is harmless."""
+    from stratusec.governance.gate import current_call_id
+
+    row = load_grant(ctx, grant_id)
+    if row.status == "revoked":
+        return grant_dict(row)
+    now = utcnow()
+    also: list[str] = []
+    if row.kind == "aws":
+        account = ctx.config.account(row.account_name)
+        broker = ctx.config.access.broker
+        if broker is None:
+            raise AccessError("no access broker is configured (access.broker in the config)")
+        revoke_sessions(account, broker, row.target, now)
+        with ctx.store.session() as s:
+            also = list(
+                s.scalars(
+                    select(AccessGrantRow.id).where(
+                        AccessGrantRow.kind == "aws",
+                        AccessGrantRow.target == row.target,
+                        AccessGrantRow.status == "delivered",
+                        AccessGrantRow.id != row.id,
+                        AccessGrantRow.expires_at > now,
+                    )
+                )
+            )
+    elif row.db_role:
+        url, prefix = _admin_url(ctx, row.account_name)
+        pg.revoke_grant(url, row.db_role, prefix=prefix)
+    call = current_call_id()
+    _set(
+        ctx,
+        grant_id,
+        status="revoked",
+        revoked_at=now,
+        revoked_by=by,
+        revoke_reason=reason,
+        revoked_call_id=call,
+    )
+    for other in also:
+        _set(
+            ctx,
+            other,
+            status="revoked",
+            revoked_at=now,
+            revoked_by=by,
+            revoke_reason=f"revoked with grant {grant_id} (same role: AWS revokes every "
+            "session issued before now)",
+            revoked_call_id=call,
         )
-    return grant_dict(_load(ctx, grant_id))
+    out = grant_dict(load_grant(ctx, grant_id))
+    out["also_revoked"] = also
+    return out
 
 
-def list_grants(ctx: Context) -> list[dict[str, Any]]:
+def reap(ctx: Context) -> dict[str, Any]:
+    """Clean up every expired grant: drop the expired temporary PostgreSQL roles of every
+    configured database (sessions terminated first) and mark expired grants expired."""
+    now = utcnow()
+    dropped: dict[str, int] = {}
+    errors: dict[str, str] = {}
+    for name, target in ctx.config.access.databases.items():
+        try:
+            roles = pg.reap_expired(target.admin_url(name), prefix=target.role_prefix, now=now)
+        except StratusecError as exc:
+            errors[name] = str(exc)
+            continue
+        dropped[name] = len(roles)
+    with ctx.store.engine.begin() as conn:
+        res = conn.execute(
+            update(AccessGrantRow)
+            .where(
+                AccessGrantRow.status.in_(("granted", "delivered")),
+                AccessGrantRow.expires_at <= now,
+            )
+            .values(status="expired")
+        )
+    return {"expired_grants": res.rowcount, "roles_dropped": dropped, "errors": errors}
+
+
+def list_grants(ctx: Context, status: str | None = None) -> list[dict[str, Any]]:
     q = select(AccessGrantRow).order_by(AccessGrantRow.created_at.desc()).limit(500)
     with ctx.store.session() as s:
-        return [grant_dict(r) for r in s.scalars(q)]
+        rows = [grant_dict(r) for r in s.scalars(q)]
+    if status:
+        valid = ("granted", "delivered", "expired", "revoked")
+        if status not in valid:
+            raise AccessError(f"unknown status {status!r}; one of {', '.join(valid)}")
+        rows = [g for g in rows if g["status"] == status]
+    return rows
+
+
+# -- the binding chain --------------------------------------------------------------------
+def _call_summary(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    keys = (
+        "seq",
+        "time",
+        "tool",
+        "principal",
+        "agent",
+        "on_behalf_of",
+        "face",
+        "decision",
+        "rule",
+        "outcome",
+        "approval_id",
+        "call_id",
+        "hash",
+    )
+    return [{k: r.get(k) for k in keys} for r in records]
+
+
+def _proof_summary(row: AccessGrantRow) -> dict[str, Any]:
+    p = row.proof or {}
+    if row.kind == "aws":
+        return {
+            "ok": p.get("ok"),
+            "granted_pairs": p.get("granted_pairs"),
+            "granted_not_allowed": len(p.get("granted_not_allowed") or []),
+            "sampled_outside": p.get("sampled_outside"),
+            "role_allows_outside": p.get("role_allows_outside"),
+            "session_allows_outside": len(p.get("session_allows_outside") or []),
+            "scan_id": p.get("scan_id"),
+        }
+    v = p.get("verified") or {}
+    return {
+        "ok": v.get("ok") if v else p.get("ok"),
+        "privileges": p.get("privileges"),
+        "verified_at_delivery": bool(v),
+        "privileges_checked": v.get("privileges_checked"),
+        "unexpected": v.get("unexpected"),
+        "missing": v.get("missing"),
+    }
+
+
+def grant_chain(ctx: Context, row: AccessGrantRow) -> dict[str, Any]:
+    """Everything a grant is bound to: who asked (agent) for whom (human), the audit
+    records of the call that asked, the rule that decided, the approval, the proof, the
+    delivery and the revocation."""
+    from stratusec.governance import approvals as approvals_mod
+    from stratusec.governance.audit import AuditLog
+
+    audit = AuditLog(ctx.store)
+    approval: dict[str, Any] | None = None
+    if row.approval_id:
+        try:
+            a = approvals_mod.get_approval(ctx.store, row.approval_id)
+        except NotFoundError:
+            a = {"id": row.approval_id, "status": "missing"}
+        approval = {
+            k: a.get(k)
+            for k in (
+                "id",
+                "status",
+                "requester",
+                "on_behalf_of",
+                "reason",
+                "created_at",
+                "decided_by",
+                "decided_at",
+                "decision_reason",
+                "executed_at",
+            )
+        }
+        approval["audit"] = _call_summary(audit.of_approval(row.approval_id))
+    return {
+        "grant_id": row.id,
+        "status": _status(row, utcnow()),
+        "requester": row.requester,
+        "agent": row.agent,
+        "on_behalf_of": row.on_behalf_of,
+        "request": {
+            "level": row.level,
+            "target": row.target,
+            "scope": row.scope,
+            "seconds": row.seconds,
+            "reason": row.reason,
+            "ticket": row.ticket,
+            "at": _iso(row.created_at),
+            "audit": _call_summary(audit.of_call(row.audit_call_id)) if row.audit_call_id else [],
+        },
+        "rule": row.rule,
+        "approval": approval,
+        "proof": _proof_summary(row),
+        "delivery": {
+            "at": _iso(row.delivered_at),
+            "key_fingerprint": row.key_fingerprint,
+            "db_role": row.db_role,
+            "audit": (
+                _call_summary(audit.of_call(row.delivered_call_id)) if row.delivered_call_id else []
+            ),
+        },
+        "expires_at": _iso(row.expires_at),
+        "revocation": (
+            {
+                "at": _iso(row.revoked_at),
+                "by": row.revoked_by,
+                "reason": row.revoke_reason,
+                "audit": (
+                    _call_summary(audit.of_call(row.revoked_call_id)) if row.revoked_call_id else []
+                ),
+            }
+            if row.revoked_at
+            else None
+        ),
+    }
+
+
+def _covers(patterns: list[str], uid: str) -> bool:
+    """Whether a grant's resource patterns reach ``uid`` (the resource itself or what is
+    inside it, e.g. the objects of a bucket)."""
+    for p in patterns:
+        if fnmatch.fnmatchcase(uid, p) or p == uid or p.startswith(uid.rstrip("/") + "/"):
+            return True
+    return False
+
+
+def grants_touching(ctx: Context, account: str, uid: str, limit: int = 20) -> list[dict[str, Any]]:
+    """The grants (newest first) on ``uid``: its role was the target, or the grant's
+    resources reach it; each with its binding chain."""
+    q = (
+        select(AccessGrantRow)
+        .where(AccessGrantRow.kind == "aws", AccessGrantRow.account_name == account)
+        .order_by(AccessGrantRow.created_at.desc())
+        .limit(1000)
+    )
+    with ctx.store.session() as s:
+        rows = list(s.scalars(q))
+    hits = [
+        r
+        for r in rows
+        if r.target == uid or _covers(list((r.scope or {}).get("resources") or []), uid)
+    ]
+    return [grant_chain(ctx, r) for r in hits[:limit]]
+
+
+def audit_annotator(ctx: Context) -> Any:
+    """For the audit export: the grant (with its chain) a record requested, delivered or
+    revoked."""
+    with ctx.store.session() as s:
+        rows = list(s.scalars(select(AccessGrantRow)))
+    by_call: dict[str, AccessGrantRow] = {}
+    for r in rows:
+        for cid in (r.audit_call_id, r.delivered_call_id, r.revoked_call_id):
+            if cid:
+                by_call.setdefault(cid, r)
+
+    def annotate(record: dict[str, Any]) -> dict[str, Any] | None:
+        cid = record.get("call_id")
+        row = by_call.get(cid) if cid else None
+        if row is None or record.get("outcome") == "started":
+            return None
+        return {"access_grant": grant_chain(ctx, row)}
+
+    return annotate

@@ -144,13 +144,9 @@ def run_tool(
         )
         return remediate(ctx, actor=actor, approval_id=approval_id, record=record, **a)
     if tool == "request_access":
-        from stratusec.operations.access import request_access
+        from stratusec.operations.access import REQUEST_FIELDS, request_access
 
-        a = _pick(
-            dict(arguments),
-            {"level", "reason", "duration", "actions", "resources", "ticket"},
-            "request_access",
-        )
+        a = _pick(dict(arguments), set(REQUEST_FIELDS), "request_access")
         return request_access(
             ctx,
             requester=actor,

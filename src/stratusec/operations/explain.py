@@ -27,6 +27,7 @@ from stratusec.graph.paths import PRINCIPAL_KINDS, AttackPath, find_paths
 from stratusec.graph.queries import NEIGHBOURHOOD_RELS, GraphQuery
 from stratusec.graph.schema import DERIVED_REL_TYPES
 from stratusec.graph.store import GraphStore
+from stratusec.operations.access import grants_touching
 from stratusec.operations.context import Context
 from stratusec.operations.graph import graph_store
 from stratusec.store.models import ResourceRow, ScanRow
@@ -188,6 +189,7 @@ def explain_finding(
             "docs": meta.remediation.docs if meta else None,
             "automated_fix": _automated_fix(finding["check_id"]),
         },
+        "access_grants": grants_touching(ctx, finding["account"], fres["uid"]),
         "untrusted": {"paths": list(UNTRUSTED_PATHS), "notice": NOTICE},
     }
 

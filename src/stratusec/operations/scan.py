@@ -3,12 +3,13 @@ evaluate the check catalog and update the account's findings."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from stratusec.checks import Inventory
 from stratusec.checks.runner import run_checks
+from stratusec.config import Config
 from stratusec.errors import StratusecError
 from stratusec.findings.lifecycle import RecordSummary, record_results
 from stratusec.graph.paths import GraphView
@@ -51,12 +52,29 @@ class Evaluation:
         }
 
 
-def evaluate(store: Store, outcome: ScanOutcome, graph: GraphStore | None = None) -> Evaluation:
+def check_settings(config: Config) -> dict[str, Any]:
+    """The settings the checks read from ``Inventory.settings`` (None: the check's default)."""
+    return {
+        "agent_patterns": config.access.agent_patterns,
+        "agent_tag": config.access.agent_tag,
+    }
+
+
+def evaluate(
+    store: Store,
+    outcome: ScanOutcome,
+    graph: GraphStore | None = None,
+    *,
+    settings: Mapping[str, Any] | None = None,
+) -> Evaluation:
     """Rebuild the account's security graph (atomically for readers) when a graph store
     is given, run every check over the scan's inventory (graph-aware checks read attack
-    paths from that graph) and record the findings."""
+    paths from that graph; ``settings`` from :func:`check_settings`) and record the
+    findings."""
     inv = Inventory(
-        store.iter_resources(outcome.scan_id, include_raw=False), regions=outcome.regions
+        store.iter_resources(outcome.scan_id, include_raw=False),
+        regions=outcome.regions,
+        settings=settings,
     )
     graph_info: dict[str, Any] | None = None
     graph_error: str | None = None
@@ -153,5 +171,6 @@ def scan(
             results.append((outcome, None))
             continue
         with graph_store(ctx) as gs:
-            results.append((outcome, evaluate(ctx.store, outcome, gs)))
+            ev = evaluate(ctx.store, outcome, gs, settings=check_settings(ctx.config))
+            results.append((outcome, ev))
     return results

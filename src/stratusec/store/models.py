@@ -281,7 +281,7 @@ class AccessGrantRow(Base):
     seconds: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str | None] = mapped_column(Text)
     ticket: Mapped[str | None] = mapped_column(String(128))
-    # granted | delivered | revoked  (expired is computed from expires_at)
+    # granted | delivered | revoked | expired (also computed from expires_at)
     status: Mapped[str] = mapped_column(String(16), index=True)
     rule: Mapped[str] = mapped_column(Text)
     approval_id: Mapped[str | None] = mapped_column(String(32))
@@ -293,3 +293,9 @@ class AccessGrantRow(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_by: Mapped[str | None] = mapped_column(String(256))
     revoke_reason: Mapped[str | None] = mapped_column(Text)
+    # The audit call_ids of the request, the delivery and the revocation.
+    audit_call_id: Mapped[str | None] = mapped_column(String(32))
+    delivered_call_id: Mapped[str | None] = mapped_column(String(32))
+    revoked_call_id: Mapped[str | None] = mapped_column(String(32))
+    # The temporary PostgreSQL role of a database grant (once delivered).
+    db_role: Mapped[str | None] = mapped_column(String(64), index=True)
