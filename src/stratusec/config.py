@@ -42,6 +42,9 @@ class CredentialSource(_Strict):
     external_id: str | None = None
     session_name: str = "stratusec"
     duration_seconds: int = Field(default=3600, ge=900, le=43200)
+    #: assume_role only: start from the emulator's dummy keys (the demo), not the default
+    #: chain or a profile.
+    emulator_base: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> CredentialSource:
@@ -52,8 +55,12 @@ class CredentialSource(_Strict):
                 raise ValueError("source 'assume_role' needs 'role_arn'")
             if not ROLE_ARN.match(self.role_arn):
                 raise ValueError(f"role_arn {self.role_arn!r} is not an IAM role ARN")
-        if self.source != "assume_role" and (self.role_arn or self.external_id):
-            raise ValueError("role_arn / external_id only apply to source 'assume_role'")
+        if self.source != "assume_role" and (
+            self.role_arn or self.external_id or self.emulator_base
+        ):
+            raise ValueError(
+                "role_arn / external_id / emulator_base only apply to source 'assume_role'"
+            )
         return self
 
 

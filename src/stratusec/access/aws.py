@@ -118,7 +118,11 @@ def scope_request(
     if seconds > limit:
         raise AccessError(
             f"duration {seconds} s is over the maximum of {limit} s for level {level.name}"
-            + (" (the target role's own maximum)" if role_max_seconds == limit else "")
+            + (
+                " (the target role's own MaxSessionDuration)"
+                if role_max_seconds is not None and role_max_seconds < level.max_seconds
+                else ""
+            )
         )
     return Scope(actions=acts, resources=res, seconds=seconds)
 

@@ -75,12 +75,6 @@ def request(
         )
     except ApprovalPending as pending:
         err.print(Text(str(pending)))
-        err.print(
-            Text(
-                f"When it is approved: stratusec approvals run {pending.pending.approval_id}",
-                style="dim",
-            )
-        )
         raise typer.Exit(pending.exit_code) from None
     finally:
         ctx.close()

@@ -23,7 +23,7 @@ from botocore.config import Config as BotoConfig
 
 from stratusec import config as config_mod
 from stratusec import paths
-from stratusec.config import Account, CredentialSource
+from stratusec.config import AccessLevelSettings, Account, CredentialSource
 from stratusec.demo import DEMO_ACCOUNT_NAME, DEMO_REGIONS
 from stratusec.errors import StratusecError
 
@@ -143,7 +143,47 @@ def register_account(st: DemoState) -> Path:
             endpoint_url=st.url,
         )
     )
+    _demo_access(cfg, st.account_id)
     return config_mod.save(cfg)
+
+
+def _demo_access(cfg: config_mod.Config, account_id: str) -> None:
+    """The demo's just-in-time access: its broker role and two levels on the customer-data
+    bucket (read: granted at once to operators; write: a different human approves). Levels
+    the user already configured are kept."""
+    if cfg.access.broker is None:
+        cfg.access.broker = CredentialSource(
+            source="assume_role",
+            role_arn=f"arn:aws:iam::{account_id}:role/stratusec-broker",
+            external_id="stratusec-demo-broker",
+            session_name="stratusec-broker",
+            emulator_base=True,
+        )
+    target = f"arn:aws:iam::{account_id}:role/jit-data-access"
+    bucket = "arn:aws:s3:::acme-customer-data"
+    levels = {
+        "s3-read:acme-customer-data": AccessLevelSettings(
+            account=DEMO_ACCOUNT_NAME,
+            target_role=target,
+            actions=["s3:GetObject", "s3:ListBucket"],
+            resources=[bucket, f"{bucket}/*"],
+            max_duration="1h",
+            auto_grant=True,
+            description="read the customer-data bucket",
+        ),
+        "s3-write:acme-customer-data": AccessLevelSettings(
+            account=DEMO_ACCOUNT_NAME,
+            target_role=target,
+            actions=["s3:PutObject", "s3:DeleteObject"],
+            resources=[f"{bucket}/*"],
+            max_duration="30m",
+            auto_grant=False,
+            description="write objects in the customer-data bucket (approval)",
+        ),
+    }
+    merged = dict(levels)
+    merged.update(cfg.access.levels)
+    cfg.access.levels = merged
 
 
 def up(*, port: int = 0, timeout: float = START_TIMEOUT) -> tuple[DemoState, bool]:

@@ -197,6 +197,55 @@ class Seeder:
         iam.attach_role_policy(
             RoleName="security-audit", PolicyArn="arn:aws:iam::aws:policy/SecurityAudit"
         )
+        # Just-in-time access: the broker (whose credentials never reach an agent) may
+        # assume the jit-* roles and attach their revocation policy; jit-data-access may do
+        # anything on the customer-data bucket, and each grant narrows it with a session
+        # policy (levels "s3-read:acme-customer-data" and "s3-write:acme-customer-data").
+        iam.create_role(
+            RoleName="stratusec-broker",
+            AssumeRolePolicyDocument=_trust(
+                aws=f"arn:aws:iam::{ACCOUNT}:root",
+                condition={"StringEquals": {"sts:ExternalId": "stratusec-demo-broker"}},
+            ),
+            Description="Stratusec access broker",
+        )
+        iam.put_role_policy(
+            RoleName="stratusec-broker",
+            PolicyName="broker",
+            PolicyDocument=_doc(
+                [
+                    {
+                        "Sid": "IssueAndRevoke",
+                        "Effect": "Allow",
+                        "Action": ["sts:AssumeRole", "iam:PutRolePolicy", "iam:GetRole"],
+                        "Resource": f"arn:aws:iam::{ACCOUNT}:role/jit-*",
+                    }
+                ]
+            ),
+        )
+        iam.create_role(
+            RoleName="jit-data-access",
+            AssumeRolePolicyDocument=_trust(aws=f"arn:aws:iam::{ACCOUNT}:role/stratusec-broker"),
+            Description="Target of just-in-time grants on customer data",
+            MaxSessionDuration=3600,
+        )
+        iam.put_role_policy(
+            RoleName="jit-data-access",
+            PolicyName="customer-data",
+            PolicyDocument=_doc(
+                [
+                    {
+                        "Effect": "Allow",
+                        "Action": "s3:*",
+                        "Resource": [
+                            "arn:aws:s3:::acme-customer-data",
+                            "arn:aws:s3:::acme-customer-data/*",
+                        ],
+                    },
+                    {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"},
+                ]
+            ),
+        )
         # Groups and users
         iam.create_group(GroupName="developers")
         iam.attach_group_policy(

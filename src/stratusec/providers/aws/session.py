@@ -76,7 +76,7 @@ def _base_session(src: CredentialSource, region: str) -> boto3.Session:
             aws_session_token=os.environ.get("AWS_SESSION_TOKEN"),
             region_name=region,
         )
-    if src.source == "emulator":
+    if src.source == "emulator" or (src.source == "assume_role" and src.emulator_base):
         return boto3.Session(
             aws_access_key_id=EMULATOR_KEY, aws_secret_access_key=EMULATOR_KEY, region_name=region
         )
