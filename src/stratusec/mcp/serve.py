@@ -219,11 +219,32 @@ def serve_http(ctx: Context, opts: HttpOptions) -> None:
         "server_header": False,
         "log_config": None,
     }
-    if opts.workers == 1:
-        app = build_http_app(ctx, opts)
-        log.info("MCP server on %s (bearer tokens required)", opts.resource_url())
-        uvicorn.Server(uvicorn.Config(app, **common)).run()
-        return
+    reaper = _start_reaper(ctx)
+    try:
+        if opts.workers == 1:
+            app = build_http_app(ctx, opts)
+            log.info("MCP server on %s (bearer tokens required)", opts.resource_url())
+            uvicorn.Server(uvicorn.Config(app, **common)).run()
+            return
+        _serve_workers(ctx, opts, common)
+    finally:
+        if reaper is not None:
+            reaper.stop()
+
+
+def _start_reaper(ctx: Context) -> Any:
+    """Expired just-in-time grants are cleaned up while the server runs (one reaper, in
+    this process, whatever the number of workers)."""
+    if not ctx.config.access.levels and not ctx.config.access.databases:
+        return None
+    from stratusec.operations.access import Reaper
+
+    reaper = Reaper(ctx).start()
+    log.info("access reaper every %s", ctx.config.access.reap_interval)
+    return reaper
+
+
+def _serve_workers(ctx: Context, opts: HttpOptions, common: dict[str, Any]) -> None:
     # Fail here, not in every worker, on a broken config or policy.
     governor_for(ctx)
     os.environ[_OPTS_ENV] = json.dumps(

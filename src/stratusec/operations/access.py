@@ -854,3 +854,53 @@ def audit_annotator(ctx: Context) -> Any:
         return {"access_grant": grant_chain(ctx, row)}
 
     return annotate
+
+
+# -- the HTTP server's reaper ---------------------------------------------------------------
+class Reaper:
+    """Runs :func:`reap` every ``access.reap_interval`` in a daemon thread (the HTTP MCP
+    server starts one). A pass that expired or dropped something is audited; errors are
+    logged (without secrets: the admin URL never appears) and the next pass retries."""
+
+    def __init__(self, ctx: Context, interval: float | None = None) -> None:
+        import threading
+
+        self.ctx = ctx
+        self.interval = interval if interval is not None else float(
+            seconds_of(ctx.config.access.reap_interval)
+        )
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="stratusec-reaper", daemon=True)
+        self.passes = 0
+
+    def start(self) -> Reaper:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def run_once(self) -> dict[str, Any]:
+        from stratusec.governance.gate import Caller, Governor
+
+        result = reap(self.ctx)
+        self.passes += 1
+        if result["expired_grants"] or any(result["roles_dropped"].values()) or result["errors"]:
+            gov = Governor(self.ctx.store, config=self.ctx.config)
+            who = Caller(principal="stratusec-reaper", role="admin", face="mcp-http")
+            gov.note(who, "access_reap", result)
+        return result
+
+    def _loop(self) -> None:
+        import logging
+
+        log = logging.getLogger("stratusec.access")
+        while not self._stop.wait(self.interval):
+            try:
+                result = self.run_once()
+            except Exception as exc:  # keep reaping; the next pass retries
+                log.error("access reaper pass failed: %s", type(exc).__name__)
+                continue
+            for name, err in result["errors"].items():
+                log.error("access reaper: database %s: %s", name, err)
