@@ -15,6 +15,7 @@ import datetime as dt
 import fnmatch
 import json
 import re
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -191,11 +192,30 @@ def prove(
     }
 
 
-def _sts(account: Account, broker: CredentialSource, region: str) -> Any:
+_BROKER_CLIENTS: dict[tuple[str, ...], Any] = {}
+_BROKER_LOCK = threading.Lock()
+
+
+def _broker_client(account: Account, broker: CredentialSource, service: str) -> Any:
+    """The broker's client for ``service`` (cached per process: a boto3 client costs tens of
+    milliseconds to build, and an assumed broker role refreshes its own credentials)."""
     from stratusec.providers.aws.session import build_session
 
-    session = build_session(account, broker)
-    return session.client("sts", region_name=region, endpoint_url=account.endpoint_url)
+    region = home_region(account)
+    key = (
+        account.name,
+        account.endpoint_url or "",
+        broker.model_dump_json(),
+        service,
+        region,
+    )
+    with _BROKER_LOCK:
+        client = _BROKER_CLIENTS.get(key)
+        if client is None:
+            session = build_session(account, broker)
+            client = session.client(service, region_name=region, endpoint_url=account.endpoint_url)
+            _BROKER_CLIENTS[key] = client
+        return client
 
 
 def issue_credentials(
@@ -207,8 +227,7 @@ def issue_credentials(
 ) -> dict[str, Any]:
     """AssumeRole with the grant's duration and session policy: the credentials (to be
     delivered once, never stored or logged)."""
-    region = home_region(account)
-    resp = _sts(account, broker, region).assume_role(
+    resp = _broker_client(account, broker, "sts").assume_role(
         RoleArn=target_role,
         RoleSessionName=session_name[:64],
         DurationSeconds=scope.seconds,
@@ -230,7 +249,6 @@ def revoke_sessions(
 ) -> dict[str, Any]:
     """Attach the AWS-documented session-revocation policy to the target role: every
     session issued before ``now`` is denied everything. Harmless to repeat."""
-    from stratusec.providers.aws.session import build_session
 
     stamp = now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     doc = {
@@ -244,11 +262,7 @@ def revoke_sessions(
             }
         ],
     }
-    iam = build_session(account, broker).client(
-        "iam",
-        region_name=home_region(account),
-        endpoint_url=account.endpoint_url,
-    )
+    iam = _broker_client(account, broker, "iam")
     name = target_role.rsplit("/", 1)[-1]
     iam.put_role_policy(
         RoleName=name, PolicyName=REVOKE_POLICY_NAME, PolicyDocument=json.dumps(doc)
