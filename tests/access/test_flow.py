@@ -181,3 +181,28 @@ def test_bad_requests_grant_nothing(lab: Context) -> None:
     with pytest.raises(NotFoundError, match="unknown grant id"):
         access_op.deliver(lab, "nope", actor="alice")
     assert access_op.list_grants(lab) == []
+
+
+def test_access_check_evaluates_the_grants_session(
+    lab: Context, capsys: pytest.CaptureFixture[str]
+) -> None:
+    r = run_cli(capsys, "access", "request", "--level", "s3-read", "--reason", "read",
+                "--resource", "arn:aws:s3:::orders-2026/*")  # fmt: skip
+    assert r.code == 0, r.err
+    gid = json.loads(r.out)["grant_id"]
+    ok = run_cli(capsys, "access", "check", gid, "--action", "s3:GetObject",
+                 "--resource", "arn:aws:s3:::orders-2026/day1.csv")  # fmt: skip
+    assert ok.code == 0, ok.err
+    assert json.loads(ok.out)["decision"] == "allow"
+    # the role alone may write; the grant's session may not
+    no = run_cli(capsys, "access", "check", gid, "--action", "s3:PutObject",
+                 "--resource", "arn:aws:s3:::orders-2026/day1.csv")  # fmt: skip
+    assert no.code == 1
+    out = json.loads(no.out)
+    assert out["decision"] == "implicit_deny" and out["role_alone"] == "allow"
+    # another bucket the level pattern allows, but this grant was narrowed away from
+    other = run_cli(capsys, "access", "check", gid, "--action", "s3:GetObject",
+                    "--resource", "arn:aws:s3:::orders-2025/day1.csv")  # fmt: skip
+    assert other.code == 1
+    bad = run_cli(capsys, "access", "check", gid, "--action", "GetObject", "--resource", "x")
+    assert bad.code == 2 and "malformed action" in bad.err

@@ -128,6 +128,44 @@ def scope_request(
     return Scope(actions=acts, resources=res, seconds=seconds)
 
 
+class _Lookup:
+    def __init__(self, lookup: Callable[[str | None], Resource | None]) -> None:
+        self._lookup = lookup
+
+    def get(self, uid: str | None) -> Resource | None:
+        return self._lookup(uid)
+
+
+class SessionDecider:
+    """``decider(action, resource, with_session)``: the evaluator's decision for the role
+    alone, or for a session of the role with the grant's session policy."""
+
+    def __init__(
+        self, role: Resource, lookup: Callable[[str | None], Resource | None], scope: Scope
+    ) -> None:
+        pp = principal_policies(role, _Lookup(lookup))
+        if pp is None:
+            raise AccessError(f"{role.uid} is not an IAM role")
+        self.role = role
+        self.pp = pp
+        self.unread: tuple[str, ...] = tuple(pp.unread)
+        self.policy = scope.session_policy()
+
+    def __call__(self, action: str, resource: str, with_session: bool) -> Any:
+        return evaluate(
+            # S3 ARNs carry no account: the grant is within the role's own account.
+            Request(
+                principal=self.pp.principal,
+                action=action,
+                resource=resource,
+                resource_account=self.role.account,
+            ),
+            identity_policies=self.pp.identity,
+            permissions_boundary=self.pp.boundary,
+            session_policies=[self.policy] if with_session else (),
+        )
+
+
 def prove(
     role: Resource,
     lookup: Callable[[str | None], Resource | None],
@@ -136,30 +174,12 @@ def prove(
     sample: int = 60,
 ) -> dict[str, Any]:
     """The evaluator's proof that the session allows the grant and only the grant."""
-
-    class _Inv:
-        def get(self, uid: str | None) -> Resource | None:
-            return lookup(uid)
-
-    pp = principal_policies(role, _Inv())
-    if pp is None:
-        raise AccessError(f"{role.uid} is not an IAM role")
-    policy = scope.session_policy()
+    evaluate_pair = SessionDecider(role, lookup, scope)
+    unread = evaluate_pair.unread
+    policy = evaluate_pair.policy
 
     def decide(action: str, resource: str, with_session: bool) -> str:
-        d = evaluate(
-            # S3 ARNs carry no account: the grant is within the role's own account.
-            Request(
-                principal=pp.principal,
-                action=action,
-                resource=resource,
-                resource_account=role.account,
-            ),
-            identity_policies=pp.identity,
-            permissions_boundary=pp.boundary,
-            session_policies=[policy] if with_session else (),
-        )
-        return str(d.decision)
+        return str(evaluate_pair(action, resource, with_session).decision)
 
     granted = [
         (a, r)
@@ -181,13 +201,13 @@ def prove(
     role_allows = [(a, r) for a, r in sampled if decide(a, r, False) == "allow"]
     leaks = [(a, r) for a, r in role_allows if decide(a, r, True) != "implicit_deny"]
     return {
-        "ok": not not_allowed and not leaks and not pp.unread,
+        "ok": not not_allowed and not leaks and not unread,
         "granted_pairs": len(granted),
         "granted_not_allowed": [f"{a} on {r}" for a, r in not_allowed],
         "sampled_outside": len(sampled),
         "role_allows_outside": len(role_allows),
         "session_allows_outside": [f"{a} on {r}" for a, r in leaks],
-        "unread_policies": list(pp.unread),
+        "unread_policies": list(unread),
         "session_policy": policy,
     }
 

@@ -256,3 +256,26 @@ def reap() -> None:
     print_json(result)
     if result["errors"]:
         raise typer.Exit(1)
+
+
+@app.command("check")
+def check(
+    grant_id: str = typer.Argument(...),
+    action: str = typer.Option(..., "--action", help="e.g. s3:GetObject"),
+    resource: str = typer.Option(..., "--resource", help="An ARN."),
+) -> None:
+    """What the IAM evaluator decides for one call made with a grant's credentials (the
+    role's policies intersected with the grant's session policy). Exit 0 allowed, 1 not."""
+    ctx = Context.load()
+    try:
+        result = recorded(
+            ctx,
+            "access_check",
+            {"grant_id": grant_id, "action": action, "resource": resource},
+            lambda: access_op.check_grant(ctx, grant_id, action, resource),
+        )
+    finally:
+        ctx.close()
+    print_json(result)
+    if not result["allowed"]:
+        raise typer.Exit(1)

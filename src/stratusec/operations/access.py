@@ -904,3 +904,43 @@ class Reaper:
                 continue
             for name, err in result["errors"].items():
                 log.error("access reaper: database %s: %s", name, err)
+
+
+# -- checking what a grant's session may do -----------------------------------------------
+def check_grant(ctx: Context, grant_id: str, action: str, resource: str) -> dict[str, Any]:
+    """What the IAM evaluator decides for one call made with a grant's credentials (the
+    target role's policies intersected with the grant's session policy), next to what the
+    role alone could do. (Emulators do not enforce session policies: this is the check.)"""
+    from stratusec.access.aws import SessionDecider
+
+    row = load_grant(ctx, grant_id)
+    if row.kind != "aws":
+        raise AccessError(f"grant {grant_id} is a {row.kind} grant: this checks AWS grants")
+    if not re.fullmatch(r"[a-z0-9-]+:[A-Za-z0-9]+", action or ""):
+        raise AccessError(f"malformed action {action!r}; write service:Action, e.g. s3:GetObject")
+    if not re.match(r"^arn:aws[a-z-]*:[a-z0-9-]+:", resource or "") and resource != "*":
+        raise AccessError(f"malformed resource ARN {resource!r}")
+    scan = ctx.store.latest_scan(row.account_name)
+    role_res = ctx.store.get_resource(scan.id, row.target) if scan else None
+    if scan is None or role_res is None:
+        raise AccessError(f"the target role {row.target} is not in the latest scan: scan first")
+    scope = Scope(actions=row.scope["actions"], resources=row.scope["resources"], seconds=900)
+
+    def lookup(uid: str | None) -> Any:
+        return ctx.store.get_resource(scan.id, uid) if uid else None
+
+    decider = SessionDecider(role_res, lookup, scope)
+    session = decider(action, resource, True)
+    alone = decider(action, resource, False)
+    return {
+        "grant_id": grant_id,
+        "status": _status(row, utcnow()),
+        "action": action,
+        "resource": resource,
+        "decision": str(session.decision),
+        "allowed": str(session.decision) == "allow",
+        "reason": session.reason,
+        "role_alone": str(alone.decision),
+        "role_alone_reason": alone.reason,
+        "scan_id": scan.id,
+    }
