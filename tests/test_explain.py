@@ -23,6 +23,7 @@ ROLE = f"arn:aws:iam::{ACCT}:role/data-pipeline-role"
 
 KEYS = {
     "finding",
+    "access_grants",
     "what",
     "check",
     "why_it_matters",
