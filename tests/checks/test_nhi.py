@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stratusec.checks import Status
+from stratusec.checks import Inventory, Status
 from stratusec.checks.aws import iam as iam_checks
 from stratusec.checks.aws import nhi
 from tests.checks.fixtures import inventory, run, statuses
@@ -136,3 +136,35 @@ def test_policy_content_does_not_designate() -> None:
     r = role("payments", trust({"AWS": "*"}), inline={"p": doc(allow("s3:*"))})
     r.config["description"] = "stratusec:agent=true *-agent"
     assert nhi.agent_reason(r) is None
+
+
+def test_designation_from_inventory_settings() -> None:
+    """access.agent_patterns / agent_tag reach the checks through Inventory.settings and
+    replace the defaults (None keeps them; an empty list designates by tag only)."""
+    broker = "arn:aws:iam::123456789012:role/broker"
+    resources = [
+        user("svc-reporter"),
+        user("report-bot"),
+        tagged(user("helper"), **{"team:automation": "yes"}),
+        tagged(user("old-style"), **{"stratusec:agent": "true"}),
+        role("svc-runner", trust({"AWS": broker})),
+        role("code-agent", trust({"AWS": broker})),
+    ]
+    custom = Inventory(
+        resources,
+        settings={"agent_patterns": ["SVC-*"], "agent_tag": "team:automation"},
+    )
+    assert nhi.designation(custom) == (("SVC-*",), "team:automation")
+    got = run("nhi_user_standing_access_key", custom)
+    assert set(got) == {"svc-reporter", "helper"}
+    assert "agent pattern 'SVC-*'" in got["svc-reporter"][1]
+    assert set(run("nhi_agent_role_trust_without_condition", custom)) == {"svc-runner"}
+
+    defaults = Inventory(resources, settings={"agent_patterns": None, "agent_tag": None})
+    assert nhi.designation(defaults) == (nhi.AGENT_NAME_PATTERNS, nhi.AGENT_TAG)
+    assert set(run("nhi_user_standing_access_key", defaults)) == {"report-bot", "old-style"}
+    assert set(run("nhi_agent_role_trust_without_condition", defaults)) == {"code-agent"}
+
+    tag_only = Inventory(resources, settings={"agent_patterns": []})
+    assert set(run("nhi_user_standing_access_key", tag_only)) == {"old-style"}
+    assert set(run("nhi_agent_role_trust_without_condition", tag_only)) == set()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from stratusec.inventory.models import Relationship, Resource
@@ -15,9 +16,19 @@ class Inventory:
     """Resources indexed by type, uid, name and reverse relationship.
 
     ``regions`` are the regions the scan covered (per-region checks judge each of them).
+    ``settings`` are check settings taken from the config by whoever builds the inventory
+    (read-only; a check reads ``inv.settings.get(key)`` and falls back to its own default
+    when the key is absent or None), e.g. ``agent_patterns`` and ``agent_tag`` for the
+    non-human identity checks.
     """
 
-    def __init__(self, resources: Iterable[Resource], *, regions: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        resources: Iterable[Resource],
+        *,
+        regions: Iterable[str] = (),
+        settings: Mapping[str, Any] | None = None,
+    ) -> None:
         self._by_uid: dict[str, Resource] = {}
         self._by_type: dict[str, list[Resource]] = defaultdict(list)
         self._incoming: dict[str, list[tuple[Resource, Relationship]]] = defaultdict(list)
@@ -32,6 +43,7 @@ class Inventory:
         accounts = {r.account for r in self._by_uid.values()}
         self.account_id = next(iter(accounts)) if len(accounts) == 1 else None
         self._memo: dict[str, Any] = {}
+        self.settings: Mapping[str, Any] = MappingProxyType(dict(settings or {}))
         # The account's security graph (a stratusec.graph.paths.GraphView) when the scan
         # built one; graph-aware checks yield nothing without it.
         self.graph: Any = None

@@ -19,6 +19,7 @@ from rich.text import Text
 from stratusec.cli.console import err, out, print_json
 from stratusec.cli.governance import _decide
 from stratusec.cli.governed import cli_caller, governed, recorded
+from stratusec.cli.nhi import identities
 from stratusec.errors import StratusecError
 from stratusec.governance.gate import ApprovalPending
 from stratusec.operations import access as access_op
@@ -27,6 +28,8 @@ from stratusec.operations.context import Context
 app = typer.Typer(help="Just-in-time, scoped, short-lived access.", no_args_is_help=True)
 
 FORMATS = ("json", "url", "pgpass")
+
+app.command("identities")(identities)
 
 
 @app.command("request")

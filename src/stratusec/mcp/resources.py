@@ -21,6 +21,7 @@ from stratusec.mcp.schemas import UNTRUSTED_NOTICE
 from stratusec.operations import findings as findings_op
 from stratusec.operations.compliance import check_compliance
 from stratusec.operations.graph import graph_schema
+from stratusec.operations.nhi import non_human_identities
 
 if TYPE_CHECKING:
     from stratusec.mcp.server import StratusecMCP
@@ -98,6 +99,7 @@ def register(server: MCPServer, smcp: StratusecMCP) -> None:
                     "resources": {
                         "findings": f"stratusec://findings/{a.name}",
                         "graph": f"stratusec://graph/{a.name}",
+                        "identities": f"stratusec://identities/{a.name}",
                     },
                 }
             )
@@ -157,6 +159,28 @@ def register(server: MCPServer, smcp: StratusecMCP) -> None:
     def graph(account: str) -> str:
         ctx.config.account(account)
         return _json(graph_schema(ctx, account))
+
+    @server.resource(
+        "stratusec://identities/{account}",
+        name="identities",
+        title="Non-human identities of an account",
+        description="IAM users and roles used by agents and automation (designated by the "
+        "config's access.agent_patterns / agent_tag, or programmatic users and service- or "
+        "federation-assumed roles) from the latest scan: why each is non-human, its access "
+        "keys with age and last use, its last use and its open finding ids.",
+        mime_type="application/json",
+    )
+    @_guard
+    def identities(account: str) -> str:
+        rows = non_human_identities(ctx, account)
+        return _json(
+            {
+                "account": account,
+                "count": len(rows),
+                "identities": rows,
+                "notice": UNTRUSTED_NOTICE,
+            }
+        )
 
     @server.resource(
         "stratusec://compliance/{framework}",

@@ -2,8 +2,9 @@
 credentials they hold and their last use, from the account's latest scan.
 
 Which principals are agents: the name patterns and tag of ``config.access`` when the
-config defines them (``agent_patterns``, ``agent_tag``), else the defaults of
-``stratusec.checks.aws.nhi`` (``*-agent``, ``*-bot``, ``ci-*``, tag ``stratusec:agent=true``).
+config sets them (``agent_patterns``, ``agent_tag``), else the defaults of
+``stratusec.checks.aws.nhi`` (``*-agent``, ``*-bot``, ``ci-*``, tag ``stratusec:agent=true``)
+-- the same designation the scan hands the checks.
 Users with an active access key and no console use, and roles assumed by an AWS service or
 through a federated (OIDC/SAML) provider, are listed as non-human whatever their name.
 """
@@ -21,6 +22,7 @@ from stratusec.checks.inventory import Inventory
 from stratusec.errors import NotFoundError
 from stratusec.inventory.models import Resource
 from stratusec.operations.context import Context
+from stratusec.operations.scan import check_settings
 from stratusec.store.models import FindingRow
 
 IAM_TYPES = (
@@ -32,17 +34,9 @@ IAM_TYPES = (
 
 
 def agent_designation(ctx: Context) -> tuple[tuple[str, ...], str]:
-    """(name patterns, tag key) that designate agents: config.access if it has them, else
-    the check module's defaults. Read defensively: the config may not define them."""
-    access = getattr(ctx.config, "access", None)
-    patterns = getattr(access, "agent_patterns", None)
-    tag = getattr(access, "agent_tag", None)
-    pats = (
-        tuple(str(p) for p in patterns)
-        if isinstance(patterns, list | tuple) and patterns
-        else nhi_checks.AGENT_NAME_PATTERNS
-    )
-    return pats, tag if isinstance(tag, str) and tag else nhi_checks.AGENT_TAG
+    """(name patterns, tag key) that designate agents: ``config.access.agent_patterns`` /
+    ``agent_tag`` when set, else the check module's defaults."""
+    return nhi_checks.designation(Inventory((), settings=check_settings(ctx.config)))
 
 
 def _role_reason(role: Resource, patterns: tuple[str, ...], tag: str) -> str | None:
@@ -83,10 +77,14 @@ def _key_row(key: Resource) -> dict[str, Any]:
 
 def identities(
     inv: Inventory,
-    patterns: tuple[str, ...] = nhi_checks.AGENT_NAME_PATTERNS,
-    tag: str = nhi_checks.AGENT_TAG,
+    patterns: tuple[str, ...] | None = None,
+    tag: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The non-human identities of an inventory (pure; no findings)."""
+    """The non-human identities of an inventory (pure; no findings). ``patterns`` / ``tag``
+    default to the inventory's designation (its settings, else the check defaults)."""
+    default_patterns, default_tag = nhi_checks.designation(inv)
+    patterns = default_patterns if patterns is None else patterns
+    tag = default_tag if tag is None else tag
     out: list[dict[str, Any]] = []
     for user in inv.of_type("aws_iam_user"):
         why = nhi_checks.user_reason(user, inv, patterns, tag)
@@ -136,9 +134,11 @@ def non_human_identities(ctx: Context, account: str) -> list[dict[str, Any]]:
             f"account {account!r} has not been scanned yet",
             hint=f"run 'stratusec scan --account {account}'",
         )
-    inv = Inventory(ctx.store.iter_resources(scan.id, types=IAM_TYPES, include_raw=False))
-    patterns, tag = agent_designation(ctx)
-    found = identities(inv, patterns, tag)
+    inv = Inventory(
+        ctx.store.iter_resources(scan.id, types=IAM_TYPES, include_raw=False),
+        settings=check_settings(ctx.config),
+    )
+    found = identities(inv)
     uids = {u for row in found for u in row["_uids"]}
     by_uid: dict[str, list[str]] = defaultdict(list)
     if uids:

@@ -5,9 +5,11 @@ Which principals are non-human:
 
 - *agent-designated*: an IAM user or role tagged ``stratusec:agent=true`` (``true``,
   ``yes`` or ``1``, any case), or whose name matches one of :data:`AGENT_NAME_PATTERNS`
-  (``*-agent``, ``*-bot``, ``ci-*``; shell-style, case-insensitive). Checks are pure
-  functions of the inventory and see only these defaults and the tag; the operation
-  ``stratusec.operations.nhi.non_human_identities`` also honours patterns from the config.
+  (``*-agent``, ``*-bot``, ``ci-*``; shell-style, case-insensitive). The config's
+  ``access.agent_patterns`` and ``access.agent_tag`` replace these defaults: the scan puts
+  them in the inventory's ``settings`` (keys ``agent_patterns``, ``agent_tag``) and the
+  checks read them from there (:func:`designation`), so they stay pure functions of the
+  inventory. An empty pattern list designates by tag only.
 - *programmatic*: an IAM user with an active access key and no console use (no console
   password, or a password never used to sign in).
 
@@ -53,6 +55,26 @@ def now() -> dt.datetime:
 
 
 # -- who is non-human -------------------------------------------------------------------------
+def designation(inv: Inventory) -> tuple[tuple[str, ...], str]:
+    """(name patterns, tag key) that designate agents in this inventory: its settings
+    ``agent_patterns`` / ``agent_tag`` when given (not None), else the defaults. An empty
+    pattern list is kept: agents are then designated by tag only."""
+
+    def compute() -> tuple[tuple[str, ...], str]:
+        patterns = inv.settings.get("agent_patterns")
+        tag = inv.settings.get("agent_tag")
+        if isinstance(patterns, str):
+            patterns = [patterns]
+        pats = (
+            tuple(str(p) for p in patterns if str(p).strip())
+            if isinstance(patterns, Iterable)
+            else AGENT_NAME_PATTERNS
+        )
+        return pats, tag.strip() if isinstance(tag, str) and tag.strip() else AGENT_TAG
+
+    return inv.memo("nhi.designation", compute)
+
+
 def agent_reason(
     r: Resource,
     patterns: Iterable[str] = AGENT_NAME_PATTERNS,
@@ -72,12 +94,18 @@ def agent_reason(
 def user_reason(
     user: Resource,
     inv: Inventory,
-    patterns: Iterable[str] = AGENT_NAME_PATTERNS,
-    tag: str = AGENT_TAG,
+    patterns: Iterable[str] | None = None,
+    tag: str | None = None,
 ) -> str | None:
     """Why an IAM user is non-human (agent-designated, or programmatic: an active access
-    key and no console use), or None (a human user, or not enough known to say)."""
-    designated = agent_reason(user, patterns, tag)
+    key and no console use), or None (a human user, or not enough known to say).
+    ``patterns`` / ``tag`` default to the inventory's :func:`designation`."""
+    default_patterns, default_tag = designation(inv)
+    designated = agent_reason(
+        user,
+        default_patterns if patterns is None else patterns,
+        default_tag if tag is None else tag,
+    )
     if designated:
         return designated
     keys = _user_keys(user, inv)
@@ -163,7 +191,8 @@ _ROLE_INSTEAD_TF = (
 @resource_check(
     title="Non-human IAM users hold no long-lived access keys",
     description="IAM users used by agents or automation hold no active access key. Non-human "
-    f"users are those tagged {AGENT_TAG}=true or named like {', '.join(AGENT_NAME_PATTERNS)}, "
+    f"users are those tagged {AGENT_TAG}=true or named like {', '.join(AGENT_NAME_PATTERNS)} "
+    "(defaults; the config's access.agent_tag and access.agent_patterns replace them), "
     "and users with an active access key and no console use (no console password, or one "
     "never used). Human users are not judged.",
     risk="A long-lived access key for an agent or a pipeline never expires by itself and is "
@@ -310,7 +339,8 @@ def nhi_access_key_unused_90_days(key: Resource, inv: Inventory) -> Outcome | No
 @resource_check(
     title="Agent roles are assumable only under a condition",
     description=f"A role designated for an agent (tagged {AGENT_TAG}=true or named like "
-    f"{', '.join(AGENT_NAME_PATTERNS)}) has no trust statement that allows assuming it "
+    f"{', '.join(AGENT_NAME_PATTERNS)} by default; the config's access.agent_tag and "
+    "access.agent_patterns replace them) has no trust statement that allows assuming it "
     "without any Condition (source, external id, principal tag, MFA, ...). Other roles are "
     "judged by iam_role_trust_service_without_condition and its siblings; service-linked "
     "roles are not judged.",
@@ -345,7 +375,7 @@ def nhi_access_key_unused_90_days(key: Resource, inv: Inventory) -> Outcome | No
     },
 )
 def nhi_agent_role_trust_without_condition(role: Resource, inv: Inventory) -> Outcome | None:
-    why = agent_reason(role)
+    why = agent_reason(role, *designation(inv))
     if why is None or _is_service_linked(role):
         return None
     bare = unconditioned_trusts(role)
