@@ -106,7 +106,7 @@ def scope_request(
                 f"{', '.join(level.actions)}"
             )
     for r in res:
-        if not _ARN.match(r):
+        if r != "*" and not _ARN.match(r):
             raise AccessError(f"malformed resource ARN {r!r}")
         if not _within(r, level.resources, case=True):
             raise AccessError(

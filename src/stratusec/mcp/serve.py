@@ -154,6 +154,10 @@ def setup_logging(log_file: Path | None, level: str = "INFO") -> None:
     root.setLevel(level)
     for noisy in ("httpx", "uvicorn.access", "mcp.server.lowlevel.server", "sqlalchemy", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # botocore at DEBUG logs whole API responses, AssumeRole's credentials included: the
+    # AWS libraries never log below WARNING, whatever the server's level.
+    for secretive in ("botocore", "boto3", "s3transfer", "urllib3", "psycopg"):
+        logging.getLogger(secretive).setLevel(logging.WARNING)
 
 
 def governor_for(ctx: Context) -> Governor:

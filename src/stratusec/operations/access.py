@@ -106,6 +106,8 @@ class Resolved:
     scope: Scope | None = None  # AWS
     privileges: list[pg.PgPrivilege] | None = None  # PostgreSQL
     role_max_seconds: int | None = None
+    #: The enforced maximum: min(level, access.max_duration, the role's own maximum).
+    max_seconds: int = 0
 
     @property
     def kind(self) -> str:
@@ -130,15 +132,11 @@ class Resolved:
             "resources": list(self.scope.resources) if self.scope else [],
             "privileges": [str(p) for p in self.privileges or []],
             "seconds": self.seconds,
-            "max_seconds": _level_max(self),
+            "max_seconds": self.max_seconds,
             "reason": arguments.get("reason"),
             "ticket": arguments.get("ticket"),
             "auto_grant": self.settings.auto_grant,
         }
-
-
-def _level_max(r: Resolved) -> int:
-    return r.role_max_seconds if r.role_max_seconds else seconds_of(r.settings.max_duration)
 
 
 def _pg_pattern(spec: str) -> str:
@@ -191,7 +189,10 @@ def _check_level(
             seconds=seconds,
             role_max_seconds=role_max,
         )
-        return Resolved(name, lv, seconds, scope=scope, role_max_seconds=role_max)
+        enforced = min(level.max_seconds, role_max or level.max_seconds)
+        return Resolved(
+            name, lv, seconds, scope=scope, role_max_seconds=role_max, max_seconds=enforced
+        )
     if arguments.get("actions") or arguments.get("resources"):
         raise AccessError(
             f"access level {name} is a PostgreSQL level: ask for privileges, not actions "
@@ -203,7 +204,7 @@ def _check_level(
         raise AccessError(f"duration {seconds} s is below the minimum of {PG_MIN_SECONDS} s")
     if seconds > cap:
         raise AccessError(f"duration {seconds} s is over the maximum of {cap} s for level {name}")
-    return Resolved(name, lv, seconds, privileges=privs)
+    return Resolved(name, lv, seconds, privileges=privs, max_seconds=cap)
 
 
 def _role_max_seconds(store: Store, account: str, role_arn: str) -> int | None:
@@ -549,34 +550,54 @@ def deliver(ctx: Context, grant_id: str, *, actor: str) -> dict[str, Any]:
         )
     if res.rowcount != 1:
         raise AccessError(f"grant {grant_id} was already delivered")
-    if row.kind == "postgres":
-        return _deliver_pg(ctx, row)
-    account = ctx.config.account(row.account_name)
-    broker = ctx.config.access.broker
-    if broker is None:
-        raise AccessError("no access broker is configured (access.broker in the config)")
-    # STS sessions last at least 900 s: a grant fetched within a minute of being made
-    # (the usual case for a 15-minute grant) gets the minimum.
-    scope = Scope(
-        actions=row.scope["actions"], resources=row.scope["resources"], seconds=max(left, 900)
-    )
-    creds = issue_credentials(account, broker, row.target, scope, f"stx-{row.id[:16]}")
+    try:
+        if row.kind == "postgres":
+            return _deliver_pg(ctx, row)
+        account = ctx.config.account(row.account_name)
+        broker = ctx.config.access.broker
+        if broker is None:
+            raise AccessError("no access broker is configured (access.broker in the config)")
+        # STS sessions last at least 900 s: a grant fetched within a minute of being made
+        # (the usual case for a 15-minute grant) gets the minimum.
+        scope = Scope(
+            actions=row.scope["actions"], resources=row.scope["resources"], seconds=max(left, 900)
+        )
+        creds = issue_credentials(account, broker, row.target, scope, f"stx-{row.id[:16]}")
+    except BaseException:
+        _undo_claim(ctx, grant_id)
+        raise
     _set(ctx, grant_id, key_fingerprint=fingerprint(creds["AccessKeyId"]))
     return creds
+
+
+def _undo_claim(ctx: Context, grant_id: str) -> None:
+    """Nothing was issued (no session, no role): the grant can be fetched again."""
+    with ctx.store.engine.begin() as conn:
+        conn.execute(
+            update(AccessGrantRow)
+            .where(
+                AccessGrantRow.id == grant_id,
+                AccessGrantRow.status == "delivered",
+                AccessGrantRow.key_fingerprint.is_(None),
+                AccessGrantRow.db_role.is_(None),
+            )
+            .values(status="granted", delivered_at=None, delivered_call_id=None)
+        )
 
 
 def _deliver_pg(ctx: Context, row: AccessGrantRow) -> dict[str, Any]:
     url, prefix = _admin_url(ctx, row.account_name)
     privileges = pg.parse_privileges(list(row.scope["privileges"]))
+    grant = pg.create_grant(url, privileges, _utc(row.expires_at), prefix=prefix)
+    # From here a role exists: the claim stays, and a failure revokes it.
+    _set(ctx, row.id, db_role=grant.role, key_fingerprint=fingerprint(grant.role))
     try:
-        grant = pg.create_grant(url, privileges, _utc(row.expires_at), prefix=prefix)
-    except pg.PgGrantError:
-        _set(ctx, row.id, status="granted", delivered_at=None, delivered_call_id=None)
-        raise
-    check = pg.verify_grant(url, grant.role, privileges)
+        check = pg.verify_grant(url, grant.role, privileges)
+    except pg.PgGrantError as exc:
+        check = {"ok": False, "error": str(exc)}
     proof = dict(row.proof or {})
     proof["verified"] = check
-    _set(ctx, row.id, db_role=grant.role, key_fingerprint=fingerprint(grant.role), proof=proof)
+    _set(ctx, row.id, proof=proof)
     if not check["ok"]:
         pg.revoke_grant(url, grant.role, prefix=prefix)
         _set(ctx, row.id, status="revoked", revoked_at=utcnow(), revoke_reason="proof failed")
@@ -866,8 +887,8 @@ class Reaper:
         import threading
 
         self.ctx = ctx
-        self.interval = interval if interval is not None else float(
-            seconds_of(ctx.config.access.reap_interval)
+        self.interval = (
+            interval if interval is not None else float(seconds_of(ctx.config.access.reap_interval))
         )
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="stratusec-reaper", daemon=True)
