@@ -12,9 +12,6 @@ import pytest
 from sqlalchemy import update
 
 from stratusec.config import (
-    AccessLevelSettings,
-    AccessSettings,
-    Config,
     CredentialSource,
     save,
 )
@@ -23,9 +20,9 @@ from stratusec.governance.audit import AuditLog
 from stratusec.governance.gate import CallDenied, Caller, Governor, PendingApproval
 from stratusec.operations import access as access_op
 from stratusec.operations.context import Context
-from stratusec.operations.scan import scan
 from stratusec.store.db import utcnow
 from stratusec.store.models import AccessGrantRow
+from tests.access.conftest import READ, WRITE, MakeLab
 from tests.cli_helpers import CliResult, run_cli
 
 ACCT = "123456789012"
@@ -40,59 +37,22 @@ OPERATOR = Caller(
 
 
 @pytest.fixture
-def lab(account: Any, aws: Any, monkeypatch: pytest.MonkeyPatch) -> Context:
-    """A role the broker may narrow; s3-read (auto, 1h), s3-write (approval, 30m) and
-    break-glass (admins only); the CLI user is alice."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+def lab(make_lab: MakeLab, monkeypatch: pytest.MonkeyPatch) -> Context:
+    """s3-read (auto, 1h), s3-write (approval, 30m) and break-glass (admins only); the CLI
+    user is alice."""
     monkeypatch.setenv("LOGNAME", "alice")
-    iam = aws("iam")
-    iam.create_role(RoleName="jit-target", AssumeRolePolicyDocument="{}", MaxSessionDuration=3600)
-    iam.put_role_policy(
-        RoleName="jit-target",
-        PolicyName="broad",
-        PolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
-            }
-        ),
+    return make_lab(
+        {
+            "s3-read": {**READ, "max_duration": "1h", "auto_grant": True},
+            "s3-write": {**WRITE, "max_duration": "30m"},
+            "break-glass": {
+                "actions": ["s3:*"],
+                "resources": ["arn:aws:s3:::*"],
+                "auto_grant": True,
+                "requesters": ["admin"],
+            },
+        }
     )
-    levels = {
-        "s3-read": AccessLevelSettings(
-            account=account.name,
-            target_role=ROLE,
-            actions=["s3:GetObject", "s3:ListBucket"],
-            resources=["arn:aws:s3:::orders-*", "arn:aws:s3:::orders-*/*"],
-            max_duration="1h",
-            auto_grant=True,
-        ),
-        "s3-write": AccessLevelSettings(
-            account=account.name,
-            target_role=ROLE,
-            actions=["s3:PutObject"],
-            resources=["arn:aws:s3:::orders-*/*"],
-            max_duration="30m",
-            auto_grant=False,
-        ),
-        "break-glass": AccessLevelSettings(
-            account=account.name,
-            target_role=ROLE,
-            actions=["s3:*"],
-            resources=["arn:aws:s3:::*"],
-            auto_grant=True,
-            requesters=["admin"],
-        ),
-    }
-    save(
-        Config(
-            accounts=[account],
-            access=AccessSettings(broker=CredentialSource(source="emulator"), levels=levels),
-        )
-    )
-    ctx = Context.load()
-    scan(ctx, account=account.name, services=["iam"])
-    return ctx
 
 
 def _set_cli_role(ctx: Context, role: str) -> None:

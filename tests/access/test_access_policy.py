@@ -16,7 +16,6 @@ from stratusec.config import (
     AccessLevelSettings,
     AccessSettings,
     Config,
-    CredentialSource,
     DatabaseTarget,
     save,
 )
@@ -26,7 +25,7 @@ from stratusec.governance.gate import CallDenied, Caller, Governor, PendingAppro
 from stratusec.operations import access as access_op
 from stratusec.operations.context import Context
 from stratusec.operations.dispatch import run_tool
-from stratusec.operations.scan import scan
+from tests.access.conftest import READ, MakeLab
 from tests.cli_helpers import run_cli
 
 AGENT = Caller(
@@ -410,40 +409,8 @@ ROLE = "arn:aws:iam::123456789012:role/jit-target"
 
 
 @pytest.fixture
-def lab(account: Any, aws: Any, monkeypatch: pytest.MonkeyPatch) -> Context:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    iam = aws("iam")
-    iam.create_role(RoleName="jit-target", AssumeRolePolicyDocument="{}", MaxSessionDuration=3600)
-    iam.put_role_policy(
-        RoleName="jit-target",
-        PolicyName="broad",
-        PolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
-            }
-        ),
-    )
-    levels = {
-        "s3-read": AccessLevelSettings(
-            account=account.name,
-            target_role=ROLE,
-            actions=["s3:GetObject", "s3:ListBucket"],
-            resources=["arn:aws:s3:::orders-*", "arn:aws:s3:::orders-*/*"],
-            max_duration="30m",
-            auto_grant=True,
-        ),
-    }
-    save(
-        Config(
-            accounts=[account],
-            access=AccessSettings(broker=CredentialSource(source="emulator"), levels=levels),
-        )
-    )
-    ctx = Context.load()
-    scan(ctx, account=account.name, services=["iam"])
-    return ctx
+def lab(make_lab: MakeLab) -> Context:
+    return make_lab({"s3-read": {**READ, "max_duration": "30m", "auto_grant": True}})
 
 
 def test_an_aws_request_reaches_the_policy(lab: Context, stratusec_home: Path) -> None:

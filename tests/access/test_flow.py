@@ -10,20 +10,13 @@ from typing import Any
 import pytest
 
 from stratusec.access.aws import AccessError
-from stratusec.config import (
-    AccessLevelSettings,
-    AccessSettings,
-    Config,
-    CredentialSource,
-    save,
-)
 from stratusec.errors import NotFoundError
 from stratusec.governance import approvals as approvals_mod
 from stratusec.governance.gate import CallDenied, Caller, Governor, PendingApproval
 from stratusec.operations import access as access_op
 from stratusec.operations.context import Context
 from stratusec.operations.dispatch import run_tool
-from stratusec.operations.scan import scan
+from tests.access.conftest import READ, WRITE, MakeLab
 from tests.cli_helpers import run_cli
 
 ACCT = "123456789012"
@@ -38,48 +31,13 @@ AGENT = Caller(
 
 
 @pytest.fixture
-def lab(account: Any, aws: Any, monkeypatch: pytest.MonkeyPatch) -> Context:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    iam = aws("iam")
-    iam.create_role(RoleName="jit-target", AssumeRolePolicyDocument="{}", MaxSessionDuration=3600)
-    iam.put_role_policy(
-        RoleName="jit-target",
-        PolicyName="broad",
-        PolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
-            }
-        ),
+def lab(make_lab: MakeLab) -> Context:
+    return make_lab(
+        {
+            "s3-read": {**READ, "max_duration": "1h", "auto_grant": True},
+            "s3-write": {**WRITE, "max_duration": "30m"},
+        }
     )
-    levels = {
-        "s3-read": AccessLevelSettings(
-            account=account.name,
-            target_role=ROLE,
-            actions=["s3:GetObject", "s3:ListBucket"],
-            resources=["arn:aws:s3:::orders-*", "arn:aws:s3:::orders-*/*"],
-            max_duration="1h",
-            auto_grant=True,
-        ),
-        "s3-write": AccessLevelSettings(
-            account=account.name,
-            target_role=ROLE,
-            actions=["s3:PutObject"],
-            resources=["arn:aws:s3:::orders-*/*"],
-            max_duration="30m",
-            auto_grant=False,
-        ),
-    }
-    save(
-        Config(
-            accounts=[account],
-            access=AccessSettings(broker=CredentialSource(source="emulator"), levels=levels),
-        )
-    )
-    ctx = Context.load()
-    scan(ctx, account=account.name, services=["iam"])
-    return ctx
 
 
 def test_auto_granted_level_credentials_once_and_revoke(
