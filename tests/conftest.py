@@ -18,6 +18,8 @@ from stratusec.demo.emulator import patch_moto
 from stratusec.providers.aws.base import CollectorContext, ErrorSink
 from stratusec.providers.aws.session import ClientFactory
 
+pytest_plugins = ["tests.issued_secrets"]
+
 ACCOUNT_ID = "123456789012"  # moto's default account
 
 
