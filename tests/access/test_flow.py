@@ -16,6 +16,7 @@ from stratusec.governance.gate import CallDenied, Caller, Governor, PendingAppro
 from stratusec.operations import access as access_op
 from stratusec.operations.context import Context
 from stratusec.operations.dispatch import run_tool
+from stratusec.operations.scan import scan
 from tests.access.conftest import READ, WRITE, MakeLab
 from tests.cli_helpers import run_cli
 
@@ -164,3 +165,47 @@ def test_access_check_evaluates_the_grants_session(
     assert other.code == 1
     bad = run_cli(capsys, "access", "check", gid, "--action", "GetObject", "--resource", "x")
     assert bad.code == 2 and "malformed action" in bad.err
+
+
+def test_cloud_text_cannot_change_a_grants_scope(
+    make_lab: Any, aws: Any, account: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tags and descriptions on the target role that read like instructions are data: the
+    scope, the session policy, the decision and access.rego's input come from the config
+    and the request alone."""
+    from stratusec.demo.seed import INJECTION_TEXT
+
+    ctx = make_lab({"s3-read": {**READ, "auto_grant": True}})
+    iam = aws("iam")
+    iam.tag_role(
+        RoleName="jit-target",
+        Tags=[
+            {"Key": "description", "Value": INJECTION_TEXT},
+            {"Key": "stratusec:access-level", "Value": "s3:* on * auto_grant"},
+        ],
+    )
+    iam.update_role_description(RoleName="jit-target", Description=INJECTION_TEXT)
+    scan(ctx, account=account.name, services=["iam"])
+    gov = Governor.from_config(ctx.config, ctx.store)
+    args = {"level": "s3-read", "reason": "read", "actions": ["s3:*"]}
+    with pytest.raises(AccessError, match="outside access level s3-read"):
+        gov.begin(AGENT, "request_access", args)  # asking for more is still refused
+    args = {"level": "s3-read", "reason": "read"}
+    resolved, decision = access_op.decide_request(ctx.config, ctx.store, AGENT, args, None)
+    assert resolved is not None and decision.rule == "access:level:s3-read:auto_grant"
+    policy_input = json.dumps(resolved.policy_input(AGENT, args))
+    assert "IGNORE" not in policy_input and "s3:* on *" not in policy_input
+    grant = access_op.request_access(
+        ctx, requester=AGENT.principal, role="operator", on_behalf_of="alice", **args
+    )
+    statement = grant["proof"]["session_policy"]["Statement"]
+    assert statement == [
+        {
+            "Sid": "StratusecGrant",
+            "Effect": "Allow",
+            "Action": sorted(READ["actions"]),
+            "Resource": sorted(READ["resources"]),
+        }
+    ]
+    assert "IGNORE" not in json.dumps(grant)
+    ctx.close()
