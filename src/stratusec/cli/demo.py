@@ -88,6 +88,11 @@ def demo(
         "paths and compliance results over MCP; every call is audited ('stratusec audit "
         "list'). Client setup: docs/mcp.md."
     )
+    out.print(
+        "Just-in-time access: with 'stratusec demo up' running, 'stratusec access request "
+        "--level s3-read:acme-customer-data --reason ...' grants a proven, 15-minute, "
+        "read-only session; the full flow is in docs/access.md."
+    )
     code = exit_code(results)
     if code:
         sys.exit(code)
