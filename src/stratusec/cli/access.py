@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from stratusec.cli.console import err, out, print_json
-from stratusec.cli.governance import _decide
+from stratusec.cli.governance import decide_approval
 from stratusec.cli.governed import cli_caller, governed, recorded
 from stratusec.cli.nhi import identities
 from stratusec.errors import StratusecError
@@ -90,7 +90,7 @@ def approve(
     reason: str | None = typer.Option(None, "--reason", help="Why (recorded)."),
 ) -> None:
     """Approve a pending access request (not your own, nor one made on your behalf)."""
-    _decide(approval_id, True, reason, only_tool="request_access")
+    decide_approval(approval_id, True, reason, only_tool="request_access")
 
 
 @app.command("deny")
@@ -99,7 +99,7 @@ def deny(
     reason: str | None = typer.Option(None, "--reason", help="Why (recorded)."),
 ) -> None:
     """Deny a pending access request."""
-    _decide(approval_id, False, reason, only_tool="request_access")
+    decide_approval(approval_id, False, reason, only_tool="request_access")
 
 
 @app.command("list")

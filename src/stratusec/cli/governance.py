@@ -217,7 +217,7 @@ def approvals_show(
         _render_approval(a)
 
 
-def _decide(
+def decide_approval(
     approval_id: str, approve: bool, reason: str | None, *, only_tool: str | None = None
 ) -> None:
     """Approve or deny as the OS user (out of band). The CLI role must be one that may
@@ -261,7 +261,7 @@ def approvals_approve(
     reason: str | None = typer.Option(None, "--reason", help="Why (recorded)."),
 ) -> None:
     """Approve a pending request (you must not be its requester or the human it acts for)."""
-    _decide(approval_id, True, reason)
+    decide_approval(approval_id, True, reason)
 
 
 @approvals_app.command("deny")
@@ -270,7 +270,7 @@ def approvals_deny(
     reason: str | None = typer.Option(None, "--reason", help="Why (recorded)."),
 ) -> None:
     """Deny a pending request."""
-    _decide(approval_id, False, reason)
+    decide_approval(approval_id, False, reason)
 
 
 @approvals_app.command("run")

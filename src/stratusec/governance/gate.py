@@ -191,7 +191,13 @@ class _PolicyHolder:
     """The configured ``authz.rego``. Reloaded when its mtime changes; a broken or missing
     (once configured) policy makes every call fail closed with the file:line error."""
 
-    def __init__(self, path: Path | None, kind: type[RegoPolicy] = RegoPolicy) -> None:
+    def __init__(
+        self,
+        path: Path | None,
+        kind: type[RegoPolicy] = RegoPolicy,
+        *,
+        raise_errors: bool = True,
+    ) -> None:
         self.path = path
         self.kind = kind
         self._lock = threading.Lock()
@@ -199,7 +205,7 @@ class _PolicyHolder:
         self._policy: RegoPolicy | None = None
         self._error: str | None = None
         if path is not None:
-            self._load(raise_errors=True)
+            self._load(raise_errors=raise_errors)
 
     def _stat(self) -> tuple[int, int] | None:
         assert self.path is not None
@@ -369,10 +375,9 @@ class Governor:
     def access_policy(self) -> tuple[RegoPolicy | None, str | None]:
         """``access.rego`` (loaded on first use; a broken one fails closed)."""
         if self._access_policy is None:
-            self._access_policy = _PolicyHolder(None, AccessPolicy)
-            self._access_policy.path = access_policy_path(self.config)
-            if self._access_policy.path is not None:
-                self._access_policy._load()
+            self._access_policy = _PolicyHolder(
+                access_policy_path(self.config), AccessPolicy, raise_errors=False
+            )
         return self._access_policy.current()
 
     def _access_decision(

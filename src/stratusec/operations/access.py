@@ -21,11 +21,10 @@ import fnmatch
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
-from stratusec.access import postgres as pg
 from stratusec.access.aws import (
     AccessError,
     AccessLevel,
@@ -40,9 +39,15 @@ from stratusec.config import AccessLevelSettings, Config
 from stratusec.errors import NotFoundError, StratusecError
 from stratusec.governance.authz import Decision
 from stratusec.governance.rego import RegoPolicy
+from stratusec.inventory.models import Resource
 from stratusec.operations.context import Context
 from stratusec.store.db import Store, utcnow
 from stratusec.store.models import AccessGrantRow
+
+if TYPE_CHECKING:
+    # psycopg costs ~0.1 s to import: only the functions for PostgreSQL grants load it.
+    from stratusec.access import postgres as pg
+
 
 #: The shortest PostgreSQL grant (AWS has its own floor of 900 s).
 PG_MIN_SECONDS = 60
@@ -106,6 +111,8 @@ class Resolved:
     scope: Scope | None = None  # AWS
     privileges: list[pg.PgPrivilege] | None = None  # PostgreSQL
     role_max_seconds: int | None = None
+    #: AWS: the target role as the latest scan recorded it (the proof evaluates its policies).
+    role: TargetRole | None = None
     #: The enforced maximum: min(level, access.max_duration, the role's own maximum).
     max_seconds: int = 0
 
@@ -151,6 +158,8 @@ def _pg_pattern(spec: str) -> str:
 
 
 def _pg_scope(name: str, lv: AccessLevelSettings, wanted: list[str] | None) -> list[Any]:
+    from stratusec.access import postgres as pg
+
     patterns = [_pg_pattern(p) for p in lv.privileges]
     if not wanted:
         if any(ch in p for p in patterns for ch in "*?["):
@@ -181,7 +190,8 @@ def _check_level(
             raise AccessError(f"access level {name} is an AWS level: privileges do not apply")
         level = level_of(config, name)
         account = config.account(level.account)
-        role_max = _role_max_seconds(store, account.name, level.target_role)
+        role = target_role(store, account.name, level.target_role)
+        role_max = role.max_seconds
         scope = scope_request(
             level,
             actions=arguments.get("actions"),
@@ -191,7 +201,13 @@ def _check_level(
         )
         enforced = min(level.max_seconds, role_max or level.max_seconds)
         return Resolved(
-            name, lv, seconds, scope=scope, role_max_seconds=role_max, max_seconds=enforced
+            name,
+            lv,
+            seconds,
+            scope=scope,
+            role_max_seconds=role_max,
+            role=role,
+            max_seconds=enforced,
         )
     if arguments.get("actions") or arguments.get("resources"):
         raise AccessError(
@@ -207,16 +223,32 @@ def _check_level(
     return Resolved(name, lv, seconds, privileges=privs, max_seconds=cap)
 
 
-def _role_max_seconds(store: Store, account: str, role_arn: str) -> int | None:
+@dataclass(frozen=True)
+class TargetRole:
+    """A target role from the account's latest scan, and a lookup into that scan."""
+
+    scan_id: str
+    resource: Resource
+    store: Store
+
+    def lookup(self, uid: str | None) -> Resource | None:
+        return self.store.get_resource(self.scan_id, uid) if uid else None
+
+    @property
+    def max_seconds(self) -> int | None:
+        value = self.resource.config.get("max_session_duration")
+        return int(value) if value else None
+
+
+def target_role(store: Store, account: str, role_arn: str) -> TargetRole:
     scan = store.latest_scan(account)
     res = store.get_resource(scan.id, role_arn) if scan else None
-    if res is None:
+    if scan is None or res is None:
         raise AccessError(
             f"the target role {role_arn} is not in the latest scan of {account}: scan first "
-            "(the proof needs its policies)"
+            "(the evaluator needs its policies)"
         )
-    value = res.config.get("max_session_duration")
-    return int(value) if value else None
+    return TargetRole(scan.id, res, store)
 
 
 def _targets(config: Config) -> str:
@@ -302,16 +334,7 @@ def decide_request(
         r = resolve(config, store, caller.role, arguments)
     except AccessDenied as exc:
         return None, Decision("deny", str(exc), exc.rule)
-    if r.settings.auto_grant:
-        decision = Decision(
-            "allow", f"access level {r.level} is granted automatically", _rule(r, "auto_grant")
-        )
-    else:
-        decision = Decision(
-            "require_approval",
-            f"access level {r.level} is granted only with a different human's approval",
-            _rule(r, "approval"),
-        )
+    decision = level_decision(r)
     if policy is not None:
         effect, reasons = policy.evaluate(r.policy_input(caller, arguments))
         why = "; ".join(reasons)
@@ -322,6 +345,19 @@ def decide_request(
                 "require_approval", why or "the access policy requires approval", policy.rule
             )
     return r, decision
+
+
+def level_decision(r: Resolved) -> Decision:
+    """What the level alone decides: granted at once, or a different human approves."""
+    if r.settings.auto_grant:
+        return Decision(
+            "allow", f"access level {r.level} is granted automatically", _rule(r, "auto_grant")
+        )
+    return Decision(
+        "require_approval",
+        f"access level {r.level} is granted only with a different human's approval",
+        _rule(r, "approval"),
+    )
 
 
 def _rule(r: Resolved, how: str) -> str:
@@ -412,7 +448,7 @@ def request_access(
     """Decide and prove a grant; store it (no credentials yet). The governance gate has
     already decided (and, for levels that need one, a different human approved); this
     re-checks the request so that a direct call cannot skip either."""
-    from stratusec.governance.gate import Caller, current_call_id
+    from stratusec.governance.gate import current_call_id
 
     arguments = {
         k: v
@@ -428,14 +464,15 @@ def request_access(
         }.items()
         if v is not None
     }
-    who = Caller(principal=requester, role=role, face="cli", on_behalf_of=on_behalf_of, agent=agent)
-    r, decision = decide_request(ctx.config, ctx.store, who, arguments, None)
-    if decision.effect == "deny" or r is None:
-        raise AccessError(f"denied: {decision.reason}")
+    try:
+        r = resolve(ctx.config, ctx.store, role, arguments)
+    except AccessDenied as exc:
+        raise AccessError(f"denied: {exc}") from None
+    decision = level_decision(r)
     if decision.effect == "require_approval" and not approval_id:
         raise AccessError(f"{decision.reason}: ask through the gate and wait for approval")
     if r.kind == "aws":
-        proof = _prove_aws(ctx, r)
+        proof = _prove_aws(r)
     else:
         proof = {
             "ok": True,
@@ -477,21 +514,10 @@ def request_access(
     return out
 
 
-def _prove_aws(ctx: Context, r: Resolved) -> dict[str, Any]:
-    assert r.scope is not None and r.settings.account and r.settings.target_role
-    scan = ctx.store.latest_scan(r.settings.account)
-    role_res = ctx.store.get_resource(scan.id, r.settings.target_role) if scan else None
-    if scan is None or role_res is None:
-        raise AccessError(
-            f"the target role {r.settings.target_role} is not in the latest scan of "
-            f"{r.settings.account}: scan first (the proof needs its policies)"
-        )
-
-    def lookup(uid: str | None) -> Any:
-        return ctx.store.get_resource(scan.id, uid) if uid else None
-
-    proof = prove(role_res, lookup, r.scope)
-    proof["scan_id"] = scan.id
+def _prove_aws(r: Resolved) -> dict[str, Any]:
+    assert r.scope is not None and r.role is not None
+    proof = prove(r.role.resource, r.role.lookup, r.scope)
+    proof["scan_id"] = r.role.scan_id
     if not proof["ok"]:
         raise AccessError(
             "the evaluator cannot prove this grant: "
@@ -586,6 +612,8 @@ def _undo_claim(ctx: Context, grant_id: str) -> None:
 
 
 def _deliver_pg(ctx: Context, row: AccessGrantRow) -> dict[str, Any]:
+    from stratusec.access import postgres as pg
+
     url, prefix = _admin_url(ctx, row.account_name)
     privileges = pg.parse_privileges(list(row.scope["privileges"]))
     grant = pg.create_grant(url, privileges, _utc(row.expires_at), prefix=prefix)
@@ -621,6 +649,7 @@ def revoke(ctx: Context, grant_id: str, *, by: str, reason: str | None) -> dict[
     (which ends the other delivered grants of that role too: they are marked revoked with
     it). PostgreSQL: the role's sessions are terminated and the role dropped. Revoking
     twice is harmless."""
+    from stratusec.access import postgres as pg
     from stratusec.governance.gate import current_call_id
 
     row = load_grant(ctx, grant_id)
@@ -678,6 +707,8 @@ def revoke(ctx: Context, grant_id: str, *, by: str, reason: str | None) -> dict[
 def reap(ctx: Context) -> dict[str, Any]:
     """Clean up every expired grant: drop the expired temporary PostgreSQL roles of every
     configured database (sessions terminated first) and mark expired grants expired."""
+    from stratusec.access import postgres as pg
+
     now = utcnow()
     dropped: dict[str, int] = {}
     errors: dict[str, str] = {}
@@ -941,16 +972,9 @@ def check_grant(ctx: Context, grant_id: str, action: str, resource: str) -> dict
         raise AccessError(f"malformed action {action!r}; write service:Action, e.g. s3:GetObject")
     if not re.match(r"^arn:aws[a-z-]*:[a-z0-9-]+:", resource or "") and resource != "*":
         raise AccessError(f"malformed resource ARN {resource!r}")
-    scan = ctx.store.latest_scan(row.account_name)
-    role_res = ctx.store.get_resource(scan.id, row.target) if scan else None
-    if scan is None or role_res is None:
-        raise AccessError(f"the target role {row.target} is not in the latest scan: scan first")
+    role = target_role(ctx.store, row.account_name, row.target)
     scope = Scope(actions=row.scope["actions"], resources=row.scope["resources"], seconds=900)
-
-    def lookup(uid: str | None) -> Any:
-        return ctx.store.get_resource(scan.id, uid) if uid else None
-
-    decider = SessionDecider(role_res, lookup, scope)
+    decider = SessionDecider(role.resource, role.lookup, scope)
     session = decider(action, resource, True)
     alone = decider(action, resource, False)
     return {
@@ -963,5 +987,5 @@ def check_grant(ctx: Context, grant_id: str, action: str, resource: str) -> dict
         "reason": session.reason,
         "role_alone": str(alone.decision),
         "role_alone_reason": alone.reason,
-        "scan_id": scan.id,
+        "scan_id": role.scan_id,
     }
