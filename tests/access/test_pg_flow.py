@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import re
 import shutil
 import uuid
@@ -37,6 +36,7 @@ from stratusec.operations import access as access_op
 from stratusec.operations.context import Context
 from stratusec.store.db import utcnow
 from stratusec.store.models import AccessGrantRow, ApprovalRow, AuditRow
+from tests.access.conftest import pg_roles, require_password_auth, scratch_database
 from tests.cli_helpers import CliResult, run_cli
 
 pytestmark = pytest.mark.postgres
@@ -46,70 +46,26 @@ pytestmark = pytest.mark.postgres
 BASE = f"stx_f{uuid.uuid4().hex[:6]}"
 
 
-def _base_admin_url() -> str:
-    url = os.environ.get("STRATUSEC_TEST_PG_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("STRATUSEC_TEST_PG_URL is not set in CI (.ci/run starts PostgreSQL)")
-        pytest.skip("STRATUSEC_TEST_PG_URL not set (run scripts/pg-test-server.sh start)")
-    return url
-
-
-def _roles(admin: str, prefix: str) -> list[str]:
-    with psycopg.connect(admin) as conn:
-        rows = conn.execute(
-            "SELECT rolname FROM pg_roles WHERE starts_with(rolname, %s) ORDER BY 1", (prefix,)
-        ).fetchall()
-    return [r for (r,) in rows]
-
-
 @pytest.fixture(scope="module")
 def scratch() -> Iterator[str]:
     """A scratch database: app.orders (two rows) and app.secrets (one row)."""
-    base_admin = _base_admin_url()
-    name = f"stratusec_jitflow_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(base_admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = f"{base_admin.rsplit('/', 1)[0]}/{name}"
-    with psycopg.connect(url) as conn:
-        conn.execute("CREATE SCHEMA app")
-        conn.execute("CREATE TABLE app.orders (id int PRIMARY KEY, total numeric)")
-        conn.execute("CREATE TABLE app.secrets (id int PRIMARY KEY, value text)")
-        conn.execute("INSERT INTO app.orders VALUES (1, 10.5), (2, 99)")
-        conn.execute("INSERT INTO app.secrets VALUES (1, 'the launch codes')")
-    yield url
-    with psycopg.connect(base_admin, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        for role in _roles(base_admin, BASE):
-            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+    with scratch_database(
+        "stratusec_jitflow",
+        [
+            "CREATE SCHEMA app",
+            "CREATE TABLE app.orders (id int PRIMARY KEY, total numeric)",
+            "CREATE TABLE app.secrets (id int PRIMARY KEY, value text)",
+            "INSERT INTO app.orders VALUES (1, 10.5), (2, 99)",
+            "INSERT INTO app.secrets VALUES (1, 'the launch codes')",
+        ],
+        BASE,
+    ) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def password_auth(scratch: str) -> None:
-    """VALID UNTIL (expiry) binds only password logins: a server that trusts every loopback
-    login cannot show expiry. Skip outside CI, fail in CI."""
-    prefix = f"{BASE}pw_"
-    grant = pg.create_grant(
-        scratch,
-        pg.parse_privileges(["SELECT on app.orders"]),
-        utcnow() + dt.timedelta(minutes=10),
-        prefix=prefix,
-    )
-    wrong = pg.PgGrant(**{**grant.__dict__, "password": "not-the-password"})
-    try:
-        with psycopg.connect(wrong.url(), connect_timeout=5):
-            trusted = True
-    except psycopg.OperationalError:
-        trusted = False
-    finally:
-        pg.revoke_grant(scratch, grant.role, prefix=prefix)
-    if trusted:
-        msg = "the test PostgreSQL trusts non-superuser logins, so VALID UNTIL cannot be tested"
-        if os.environ.get("CI"):
-            pytest.fail(msg)
-        pytest.skip(msg)
+    require_password_auth(scratch, "SELECT on app.orders", f"{BASE}pw_")
 
 
 @dataclass
@@ -119,7 +75,7 @@ class Flow:
     prefix: str  # this test's role prefix
 
     def roles(self) -> list[str]:
-        return _roles(self.admin, self.prefix)
+        return pg_roles(self.admin, self.prefix)
 
 
 @pytest.fixture
@@ -150,7 +106,7 @@ def flow(scratch: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flow]:
     monkeypatch.setenv("LOGNAME", "alice")
     ctx = Context.load()
     yield Flow(ctx, scratch, prefix)
-    for role in _roles(scratch, prefix):  # whatever a failing test left behind
+    for role in pg_roles(scratch, prefix):  # whatever a failing test left behind
         pg.revoke_grant(scratch, role, prefix=prefix)
     ctx.close()
 

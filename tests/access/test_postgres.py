@@ -3,7 +3,6 @@ temporary role reads exactly what it was granted, and cannot connect after revok
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -12,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 from psycopg import errors as pg_errors
-from psycopg import sql
 
 from stratusec.access.postgres import (
     PgGrant,
@@ -23,76 +21,38 @@ from stratusec.access.postgres import (
     reap_expired,
     revoke_grant,
 )
+from tests.access.conftest import pg_roles, require_password_auth, scratch_database
 
 # Roles are cluster-wide: a prefix unique to this run keeps parallel runs and other roles apart.
 PREFIX = f"stx_t{uuid.uuid4().hex[:8]}_"
 
 
-def _admin_url() -> str:
-    url = os.environ.get("STRATUSEC_TEST_PG_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("STRATUSEC_TEST_PG_URL is not set in CI (.ci/run starts PostgreSQL)")
-        pytest.skip("STRATUSEC_TEST_PG_URL not set (run scripts/pg-test-server.sh start)")
-    return url
-
-
 def _our_roles(admin: str) -> list[str]:
-    with psycopg.connect(admin) as conn:
-        rows = conn.execute(
-            "SELECT rolname FROM pg_roles WHERE starts_with(rolname, %s) ORDER BY 1", (PREFIX,)
-        ).fetchall()
-    return [r for (r,) in rows]
+    return pg_roles(admin, PREFIX)
 
 
 @pytest.fixture(scope="module")
 def admin() -> Iterator[str]:
     """A scratch database with public.orders, public.customers and analytics.events."""
-    base_admin = _admin_url()
-    name = f"stratusec_jit_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(base_admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = f"{base_admin.rsplit('/', 1)[0]}/{name}"
-    with psycopg.connect(url) as conn:
-        conn.execute("CREATE TABLE public.orders (id int PRIMARY KEY, total numeric)")
-        conn.execute("CREATE TABLE public.customers (id int PRIMARY KEY, email text)")
-        conn.execute("CREATE SCHEMA analytics")
-        conn.execute("CREATE TABLE analytics.events (id int, kind text)")
-        conn.execute("INSERT INTO public.orders VALUES (1, 10.5), (2, 99)")
-        conn.execute("INSERT INTO public.customers VALUES (1, 'a@example.com')")
-        conn.execute("INSERT INTO analytics.events VALUES (1, 'login')")
-    yield url
-    with psycopg.connect(base_admin, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        for role in _our_roles(base_admin):
-            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+    with scratch_database(
+        "stratusec_jit",
+        [
+            "CREATE TABLE public.orders (id int PRIMARY KEY, total numeric)",
+            "CREATE TABLE public.customers (id int PRIMARY KEY, email text)",
+            "CREATE SCHEMA analytics",
+            "CREATE TABLE analytics.events (id int, kind text)",
+            "INSERT INTO public.orders VALUES (1, 10.5), (2, 99)",
+            "INSERT INTO public.customers VALUES (1, 'a@example.com')",
+            "INSERT INTO analytics.events VALUES (1, 'login')",
+        ],
+        PREFIX,
+    ) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def password_auth(admin: str) -> None:
-    """Expiry (VALID UNTIL) only binds password authentication: a server that trusts every
-    loopback login cannot show it. Skip outside CI, fail in CI."""
-    grant = create_grant(
-        admin, parse_privileges(["SELECT on public.orders"]), _in(600), prefix=PREFIX
-    )
-    wrong = PgGrant(**{**grant.__dict__, "password": "not-the-password"})
-    try:
-        with psycopg.connect(wrong.url(), connect_timeout=5):
-            trusted = True
-    except psycopg.OperationalError:
-        trusted = False
-    finally:
-        revoke_grant(admin, grant.role, prefix=PREFIX)
-    if trusted:
-        msg = (
-            "the test PostgreSQL accepts any password for non-superusers (trust auth in "
-            "pg_hba.conf), so VALID UNTIL cannot be tested"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(msg)
-        pytest.skip(msg)
+    require_password_auth(admin, "SELECT on public.orders", PREFIX)
 
 
 def _in(seconds: float) -> datetime:
